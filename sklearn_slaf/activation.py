@@ -1,0 +1,314 @@
+"""The self-learnable activation function (SLAF) layer."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import basis as _basis
+from ._functions import INIT_TARGETS, numpy_function
+
+__all__ = ["SLAF", "COEF_SHARING"]
+
+COEF_SHARING: tuple[str, ...] = ("layer", "unit")
+_INIT_SCALE = 3.0  # initial input range r for mapped families: ~max |Z| over a few hundred draws
+_GRID = np.linspace(-10.0, 10.0, 8001)  # quadrature grid for least-squares initialisation
+
+
+def _gaussian_weights() -> np.ndarray:
+    w = np.exp(-0.5 * _GRID**2)
+    return w / w.sum()
+
+
+class SLAF(nn.Module):
+    r"""Self-learnable activation function: ``f(x) = b + sum_i c_i z_i(x)``.
+
+    Each unit's pre-activation ``x`` is expanded in ``degree`` basis elements
+    ``g_1(x) .. g_k(x)`` (see :mod:`sklearn_slaf.basis`); each element is mean-variance
+    normalised per (unit, degree), ``z_i = (g_i - mu_i) / sqrt(var_i + eps)``, and the
+    normalised elements are combined with learned coefficients ``c_i`` and a bias ``b``.
+    Training mode normalises with batch statistics (biased variance) and updates running
+    statistics; evaluation mode uses the running statistics, so the layer is then an
+    ordinary polynomial in ``x`` for the polynomial families
+    (:meth:`power_coefficients`).
+
+    Parameters
+    ----------
+    num_units : int
+        Number of units (width of the preceding linear layer).
+    degree : int, default=4
+        Number of basis elements ``k >= 1``.
+    basis : {"power", "taylor", "hermite", "chebyshev", "legendre", "fourier"}, default="power"
+        Basis family.
+    coef_sharing : {"layer", "unit"} or int, default="layer"
+        ``"layer"`` shares one set of coefficients across the layer (the authors'
+        choice for dense layers), ``"unit"`` learns one set per unit, an integer ``G``
+        shares one set within each of ``G`` equal, contiguous groups of units.
+    normalize : bool, default=True
+        Mean-variance normalise the basis elements. Without it the layer is the raw
+        expansion ``b + sum_i c_i g_i(x)``, which is prone to overflow at high degree.
+    momentum : float or None, default=0.1
+        Weight of the newest batch in the running statistics; ``None`` keeps a
+        cumulative average (as :class:`torch.nn.BatchNorm1d` does).
+    eps : float, default=1e-5
+        Added to the variance before the square root.
+    gate : bool, default=False
+        Multiply each coefficient by a learned per-degree sigmoid gate
+        ``sigmoid(w_i)``, as in the authors' implementation.
+    init : {"identity", "relu", "tanh", "swish", "gelu", "sigmoid"}, default="identity"
+        The function the layer starts as, fitted by least squares under a standard
+        normal input (for ``"identity"`` with normalisation on this is exactly
+        ``c = e_1``). The running statistics start at the basis elements' moments
+        under that input, so an untrained layer in evaluation mode is that fit.
+    init_std : float, default=0.1
+        Standard deviation of Gaussian noise added to the initial coefficients. The
+        authors' initialisation is ``init="identity", init_std=1.0``.
+    generator : torch.Generator, optional
+        Source of randomness for ``init_std``; the global generator is never used.
+    device, dtype : optional
+        Where and in which precision to create parameters and buffers.
+
+    Attributes
+    ----------
+    coef : torch.nn.Parameter of shape (n_groups, degree)
+        Raw coefficients (multiplied by the gate, if any, to give the effective ones).
+    bias : torch.nn.Parameter of shape (n_groups,)
+    gate_logit : torch.nn.Parameter of shape (n_groups, degree) or None
+    running_mean, running_var : torch.Tensor of shape (num_units, degree)
+    running_range : torch.Tensor of shape (num_units,)
+        Input range ``r`` of the map ``u = x / r`` for the ``chebyshev``, ``legendre``
+        and ``fourier`` families (all ones for the others).
+
+    Notes
+    -----
+    *Input map.* Chebyshev and Legendre polynomials are orthogonal on ``[-1, 1]`` and
+    the EMFN sines and cosines are periodic, so those families are evaluated on
+    ``u = x / r``. In training ``r`` is the batch's largest ``|x|`` per unit, so the
+    batch lies inside ``[-1, 1]``; ``running_range`` tracks it with ``momentum`` and is
+    used in evaluation mode. Inputs beyond ``r`` at inference are *not* clamped: the
+    polynomial is simply evaluated there, which keeps the layer an exact polynomial in
+    ``x`` (a clamp would not be).
+
+    *Batches of one.* A training batch with a single sample has no variance; the
+    layer then normalises with its running statistics instead of dividing by
+    ``sqrt(eps)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_slaf.activation import SLAF
+    >>> layer = SLAF(3, degree=4, basis="chebyshev", init="tanh", init_std=0.0)
+    >>> layer(torch.randn(8, 3)).shape
+    torch.Size([8, 3])
+    >>> layer.eval().power_coefficients().shape
+    (3, 5)
+    """
+
+    def __init__(
+        self,
+        num_units: int,
+        degree: int = 4,
+        basis: str = "power",
+        *,
+        coef_sharing: str | int = "layer",
+        normalize: bool = True,
+        momentum: float | None = 0.1,
+        eps: float = 1e-5,
+        gate: bool = False,
+        init: str = "identity",
+        init_std: float = 0.1,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(num_units, bool) or not isinstance(num_units, Integral) or num_units < 1:
+            raise ValueError(f"num_units must be an integer >= 1; got {num_units!r}.")
+        self.num_units = int(num_units)
+        self.degree = _basis._check_degree(degree)
+        self.basis = _basis.check_basis(basis)
+        self.n_groups = _n_groups(coef_sharing, self.num_units)
+        self.coef_sharing = coef_sharing
+        self.normalize = bool(normalize)
+        if momentum is not None and not 0.0 < momentum <= 1.0:
+            raise ValueError(f"momentum must be None or in (0, 1]; got {momentum!r}.")
+        if not eps > 0:
+            raise ValueError(f"eps must be > 0; got {eps!r}.")
+        if init not in INIT_TARGETS:
+            raise ValueError(f"init must be one of {tuple(INIT_TARGETS)}; got {init!r}.")
+        if not init_std >= 0:
+            raise ValueError(f"init_std must be >= 0; got {init_std!r}.")
+        self.momentum = momentum
+        self.eps = float(eps)
+        self.init = init
+        self.init_std = float(init_std)
+        self.mapped = _basis.needs_input_map(self.basis)
+        kw = {"device": device, "dtype": dtype}
+        g, k, u = self.n_groups, self.degree, self.num_units
+        self.coef = nn.Parameter(torch.empty(g, k, **kw))
+        self.bias = nn.Parameter(torch.empty(g, **kw))
+        self.gate_logit = nn.Parameter(torch.zeros(g, k, **kw)) if gate else None
+        self.register_buffer("running_mean", torch.zeros(u, k, **kw))
+        self.register_buffer("running_var", torch.ones(u, k, **kw))
+        self.register_buffer("running_range", torch.ones(u, **kw))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device))
+        self.reset_parameters(generator)
+
+    # ------------------------------------------------------------------ set-up
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Re-initialise coefficients and running statistics as ``init`` says."""
+        r0 = _INIT_SCALE if self.mapped else 1.0
+        c, b, mean, var = _least_squares_init(self.init, self.basis, self.degree, r0, self.normalize, self.eps)
+        coef = torch.as_tensor(c, dtype=self.coef.dtype).expand(self.n_groups, -1).clone()
+        if self.init_std > 0:
+            noise = torch.empty(coef.shape, dtype=coef.dtype)
+            noise.normal_(0.0, self.init_std, generator=_cpu(generator))
+            coef += noise
+        if self.gate_logit is not None:
+            self.gate_logit.zero_()
+            coef *= 2.0  # sigmoid(0) = 1/2: keep the effective coefficients as fitted
+        self.coef.copy_(coef)
+        self.bias.fill_(b)
+        self.running_mean.copy_(torch.as_tensor(mean).expand_as(self.running_mean))
+        self.running_var.copy_(torch.as_tensor(var).expand_as(self.running_var))
+        self.running_range.fill_(r0)
+        self.num_batches_tracked.zero_()
+
+    # ------------------------------------------------------------------ maths
+    def effective_coefficients(self) -> torch.Tensor:
+        """Coefficients of the normalised elements after the gate, shape ``(n_groups, degree)``."""
+        if self.gate_logit is None:
+            return self.coef
+        return self.coef * torch.sigmoid(self.gate_logit)
+
+    def _per_unit(self, t: torch.Tensor) -> torch.Tensor:
+        if self.n_groups == self.num_units:
+            return t
+        return t.repeat_interleave(self.num_units // self.n_groups, dim=0)
+
+    def _update(self, buf: torch.Tensor, new: torch.Tensor, w: float) -> None:
+        buf.mul_(1.0 - w).add_(new.to(buf.dtype), alpha=w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.num_units:
+            raise ValueError(f"expected input with {self.num_units} units on the last axis; got shape {tuple(x.shape)}.")
+        flat = x.reshape(-1, self.num_units)
+        batch_stats = self.training and flat.shape[0] > 1
+        w = 0.0
+        if batch_stats:
+            self.num_batches_tracked.add_(1)
+            w = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        if self.mapped:
+            if batch_stats:
+                r = flat.detach().abs().amax(dim=0).clamp_min(torch.finfo(x.dtype).tiny)
+                with torch.no_grad():
+                    self._update(self.running_range, r, w)
+            else:
+                r = self.running_range
+            x = x / r
+        g = _basis.evaluate(self.basis, x, self.degree)
+        coef = self._per_unit(self.effective_coefficients())
+        bias = self._per_unit(self.bias)
+        if self.normalize:
+            if batch_stats:
+                var, mean = torch.var_mean(g.reshape(-1, self.num_units, self.degree), dim=0, correction=0)
+                with torch.no_grad():
+                    self._update(self.running_mean, mean, w)
+                    self._update(self.running_var, var, w)
+            else:
+                mean, var = self.running_mean, self.running_var
+            coef = coef * torch.rsqrt(var + self.eps)
+            bias = bias - (coef * mean).sum(-1)
+        return (g * coef).sum(-1) + bias
+
+    @torch.no_grad()
+    def power_coefficients(self) -> np.ndarray:
+        """Exact coefficients of the evaluation-mode activation as a polynomial in ``x``.
+
+        The normalisation (running statistics), the gate and the input map are folded
+        in, in float64.
+
+        Returns
+        -------
+        numpy.ndarray of shape (num_units, degree + 1)
+            Row ``u`` holds ascending coefficients: unit ``u`` computes
+            ``sum_j P[u, j] * x**j`` in evaluation mode.
+
+        Raises
+        ------
+        ValueError
+            If the basis is not polynomial (``fourier``) or a parameter or running
+            statistic is not finite.
+        """
+        if not _basis.is_polynomial(self.basis):
+            raise ValueError(
+                f"basis={self.basis!r} is not polynomial, so the activation has no power "
+                f"coefficients; use one of {_basis.POLYNOMIAL_BASES}."
+            )
+        f64 = {"dtype": torch.float64, "device": "cpu"}
+        coef = self._per_unit(self.effective_coefficients()).to(**f64)
+        bias = self._per_unit(self.bias).to(**f64)
+        if self.normalize:
+            coef = coef / torch.sqrt(self.running_var.to(**f64) + self.eps)
+            bias = bias - (coef * self.running_mean.to(**f64)).sum(-1)
+        full = torch.cat([bias[:, None], coef], dim=1).numpy()
+        p = full @ _basis.to_power_matrix(self.basis, self.degree)
+        if self.mapped:
+            p = p / self.running_range.to(**f64).numpy()[:, None] ** np.arange(self.degree + 1)
+        if not np.isfinite(p).all():
+            raise ValueError("the activation's parameters or running statistics are not finite.")
+        return p
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_units}, degree={self.degree}, basis={self.basis!r}, "
+            f"coef_sharing={self.coef_sharing!r}, normalize={self.normalize}, gate={self.gate_logit is not None}"
+        )
+
+
+def _cpu(generator: torch.Generator | None) -> torch.Generator | None:
+    if generator is not None and generator.device.type != "cpu":
+        raise ValueError("generator must be a CPU torch.Generator.")
+    return generator
+
+
+def _n_groups(sharing: str | int, units: int) -> int:
+    if isinstance(sharing, str):
+        if sharing not in COEF_SHARING:
+            raise ValueError(f"coef_sharing must be one of {COEF_SHARING} or a positive integer; got {sharing!r}.")
+        return 1 if sharing == "layer" else units
+    if isinstance(sharing, bool) or not isinstance(sharing, Integral) or sharing < 1 or units % sharing:
+        raise ValueError(
+            f"coef_sharing={sharing!r} does not fit a layer of {units} units: use 'layer', 'unit' "
+            f"or a number of groups that divides {units}."
+        )
+    return int(sharing)
+
+
+def _least_squares_init(target: str, family: str, degree: int, r0: float, normalize: bool, eps: float):
+    """Fit ``b + sum_i c_i z_i`` to ``target`` in L2 of the standard normal; return c, b, mu, var."""
+    w = _gaussian_weights()
+    g = _basis.evaluate(family, torch.as_tensor(_GRID / r0), degree).numpy()
+    mean = w @ g
+    var = w @ (g - mean) ** 2
+    z = (g - mean) / np.sqrt(var + eps) if normalize else g
+    design = np.column_stack([np.ones_like(_GRID), z]) * np.sqrt(w)[:, None]
+    y = numpy_function(target)(_GRID) * np.sqrt(w)
+    sol = np.linalg.lstsq(design, y, rcond=None)[0]
+    if not normalize:
+        mean, var = np.zeros(degree), np.ones(degree)
+    return sol[1:], float(sol[0]), mean, var
+
+
+def init_fit_error(target: str, family: str, degree: int) -> float:
+    """Root-mean-square error of the least-squares initial fit under a standard normal input."""
+    r0 = _INIT_SCALE if _basis.needs_input_map(family) else 1.0
+    c, b, mean, var = _least_squares_init(target, family, degree, r0, True, 1e-5)
+    g = _basis.evaluate(family, torch.as_tensor(_GRID / r0), degree).numpy()
+    fit = b + ((g - mean) / np.sqrt(var + 1e-5)) @ c
+    return float(math.sqrt(_gaussian_weights() @ (fit - numpy_function(target)(_GRID)) ** 2))

@@ -1,0 +1,206 @@
+"""Basis families for self-learnable activation functions.
+
+Each family provides ``k`` elements ``g_1 .. g_k`` (the constant ``g_0 = 1`` is left
+out: the activation's bias plays that role). All elements are evaluated at once with
+a recurrence or a single vectorised call, never with ``k`` separate ``pow`` calls.
+
+=============  ==========================================  ==========  ============
+name           element ``g_i``                             polynomial  input map
+=============  ==========================================  ==========  ============
+``power``      ``x**i``                                    yes         none
+``taylor``     ``x**i / i!``                               yes         none
+``hermite``    ``He_i(x)`` (probabilists')                 yes         none
+``chebyshev``  ``T_i(u)``, first kind                      yes         ``u = x / r``
+``legendre``   ``P_i(u)``                                  yes         ``u = x / r``
+``fourier``    ``sin((2j-1) pi u / 2)``, ``cos(j pi u)``   no          ``u = x / r``
+=============  ==========================================  ==========  ============
+
+``fourier`` is the "EMFN" basis of Goyal et al.: odd elements ``g_{2j-1}`` are the
+sines, even elements ``g_{2j}`` the cosines. The families marked with an input map are
+evaluated on ``u = x / r`` with a positive per-unit scale ``r`` chosen by the
+activation layer (see :class:`sklearn_slaf.activation.SLAF`); the map is linear, so a
+polynomial family stays an exact polynomial in ``x``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+__all__ = [
+    "BASES",
+    "POLYNOMIAL_BASES",
+    "evaluate",
+    "is_polynomial",
+    "needs_input_map",
+    "polyval",
+    "to_power_matrix",
+    "check_basis",
+]
+
+BASES: tuple[str, ...] = ("power", "taylor", "hermite", "chebyshev", "legendre", "fourier")
+POLYNOMIAL_BASES: tuple[str, ...] = BASES[:-1]
+_MAPPED = frozenset({"chebyshev", "legendre", "fourier"})
+
+
+def check_basis(name: str) -> str:
+    """Return ``name`` if it is a known basis family, else raise ``ValueError``."""
+    if not isinstance(name, str) or name not in BASES:
+        raise ValueError(f"basis must be one of {BASES}; got {name!r}.")
+    return name
+
+
+def _check_degree(degree: int) -> int:
+    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
+        raise ValueError(f"degree must be an integer >= 1; got {degree!r}.")
+    return int(degree)
+
+
+def is_polynomial(name: str) -> bool:
+    """Whether every element of the family is a polynomial in its input."""
+    return check_basis(name) in POLYNOMIAL_BASES
+
+
+def needs_input_map(name: str) -> bool:
+    """Whether the family is evaluated on a scaled input ``u = x / r``."""
+    return check_basis(name) in _MAPPED
+
+
+def _three_term(u: torch.Tensor, degree: int, step) -> torch.Tensor:
+    # step(n, u, p_n, p_{n-1}) -> p_{n+1}; p_0 = 1 is implicit.
+    out = [u]
+    prev, cur = None, u
+    for n in range(1, degree):
+        nxt = step(n, u, cur, prev)
+        out.append(nxt)
+        prev, cur = cur, nxt
+    return torch.stack(out, dim=-1)
+
+
+def _cheb_step(n, u, cur, prev):
+    return 2 * u * cur - (1 if prev is None else prev)
+
+
+def _leg_step(n, u, cur, prev):
+    return ((2 * n + 1) * u * cur - n * (1 if prev is None else prev)) / (n + 1)
+
+
+def _herm_step(n, u, cur, prev):
+    return u * cur - n * (1 if prev is None else prev)
+
+
+def _fourier_freq_phase(degree: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    i = torch.arange(1, degree + 1, dtype=like.dtype, device=like.device)
+    odd = (i % 2) == 1
+    j = torch.ceil(i / 2)
+    freq = torch.where(odd, (2 * j - 1) * (math.pi / 2), j * math.pi)
+    phase = torch.where(odd, torch.zeros_like(i), torch.full_like(i, math.pi / 2))
+    return freq, phase
+
+
+def evaluate(name: str, u: torch.Tensor, degree: int) -> torch.Tensor:
+    """Evaluate the elements ``g_1 .. g_degree`` of a basis family.
+
+    Parameters
+    ----------
+    name : str
+        Basis family, one of :data:`BASES`.
+    u : torch.Tensor
+        Input of any shape (already mapped by ``x / r`` for the families that need it).
+    degree : int
+        Number of elements ``k >= 1``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``u.shape + (degree,)``; ``[..., i - 1]`` holds ``g_i(u)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_slaf.basis import evaluate
+    >>> evaluate("chebyshev", torch.tensor([0.5]), 3)
+    tensor([[ 0.5000, -0.5000, -1.0000]])
+    """
+    check_basis(name)
+    degree = _check_degree(degree)
+    if name == "power":
+        return torch.cumprod(u.unsqueeze(-1).expand(*u.shape, degree), dim=-1)
+    if name == "taylor":
+        i = torch.arange(1, degree + 1, dtype=u.dtype, device=u.device)
+        return torch.cumprod(u.unsqueeze(-1) / i, dim=-1)
+    if name == "fourier":
+        freq, phase = _fourier_freq_phase(degree, u)
+        return torch.sin(u.unsqueeze(-1) * freq + phase)
+    step = {"chebyshev": _cheb_step, "legendre": _leg_step, "hermite": _herm_step}[name]
+    return _three_term(u, degree, step)
+
+
+def to_power_matrix(name: str, degree: int) -> np.ndarray:
+    """Matrix ``M`` of shape ``(degree + 1, degree + 1)`` with ``g_i(u) = sum_j M[i, j] u**j``.
+
+    Row 0 is the constant ``g_0 = 1``. Built from the same recurrences as
+    :func:`evaluate`, on coefficient vectors, in float64 (exact for the integer
+    coefficients of Chebyshev and Hermite up to degree 50).
+
+    Raises
+    ------
+    ValueError
+        For a family that is not polynomial (``fourier``).
+    """
+    check_basis(name)
+    degree = _check_degree(degree)
+    if not is_polynomial(name):
+        raise ValueError(
+            f"basis={name!r} is not a polynomial family and has no power-basis form; "
+            f"use one of {POLYNOMIAL_BASES}."
+        )
+    m = np.zeros((degree + 1, degree + 1))
+    m[0, 0] = 1.0
+    if name in ("power", "taylor"):
+        for i in range(1, degree + 1):
+            m[i, i] = 1.0 if name == "power" else 1.0 / math.factorial(i)
+        return m
+    shift = np.eye(degree + 1, k=-1)  # multiplication by u on coefficient vectors
+    m[1, 1] = 1.0
+    for n in range(1, degree):
+        up = shift @ m[n]
+        if name == "chebyshev":
+            m[n + 1] = 2 * up - m[n - 1]
+        elif name == "legendre":
+            m[n + 1] = ((2 * n + 1) * up - n * m[n - 1]) / (n + 1)
+        else:  # hermite
+            m[n + 1] = up - n * m[n - 1]
+    return m
+
+
+def polyval(coefs: torch.Tensor | np.ndarray, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """Evaluate per-unit power-basis polynomials with Horner's rule.
+
+    Parameters
+    ----------
+    coefs : array of shape (n_units, degree + 1)
+        Ascending coefficients, as returned by
+        :meth:`sklearn_slaf.activation.SLAF.power_coefficients`.
+    x : array of shape (n_samples, n_units)
+        Points; must be finite.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_samples, n_units)
+    """
+    coefs = torch.as_tensor(coefs)
+    x = torch.as_tensor(x, dtype=coefs.dtype, device=coefs.device)
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x contains NaN or infinity; polyval needs finite input.")
+    if coefs.ndim != 2 or x.shape[-1] != coefs.shape[0]:
+        raise ValueError(
+            f"coefs must have shape (n_units, degree + 1) matching x's last axis; "
+            f"got coefs {tuple(coefs.shape)} and x {tuple(x.shape)}."
+        )
+    out = coefs[:, -1].expand_as(x).clone()
+    for j in range(coefs.shape[1] - 2, -1, -1):
+        out = out * x + coefs[:, j]
+    return out

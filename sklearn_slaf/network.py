@@ -1,0 +1,221 @@
+"""The self-learnable neural network (SLNN) module."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Integral
+
+import torch
+from torch import nn
+
+from . import basis as _basis
+from ._functions import STANDARD_ACTIVATIONS, torch_module
+from .activation import SLAF
+
+__all__ = ["SLNN", "WEIGHT_INITS", "HIDDEN_ACTIVATIONS"]
+
+WEIGHT_INITS: tuple[str, ...] = ("xavier", "he", "default", "edge_of_chaos")
+#: Per-layer activation names: ``"slaf"``, a standard activation, or either with ``"+bn"``
+#: (batch normalisation before the activation, the paper's hybrid layers).
+HIDDEN_ACTIVATIONS: tuple[str, ...] = ("slaf",) + STANDARD_ACTIVATIONS
+
+
+def _per_layer(value, n_layers: int, name: str) -> list:
+    if isinstance(value, (str, Integral)) or value is None:
+        return [value] * n_layers
+    value = list(value)
+    if len(value) != n_layers:
+        raise ValueError(f"{name} has {len(value)} entries but there are {n_layers} hidden layers.")
+    return value
+
+
+def _parse_activation(name: str) -> tuple[str, bool]:
+    if not isinstance(name, str):
+        raise ValueError(f"hidden_activation entries must be strings; got {name!r}.")
+    base, bn = (name[:-3], True) if name.endswith("+bn") else (name, False)
+    if base not in HIDDEN_ACTIVATIONS:
+        raise ValueError(
+            f"hidden_activation must be one of {HIDDEN_ACTIVATIONS}, optionally with '+bn'; got {name!r}."
+        )
+    return base, bn
+
+
+class SLNN(nn.Module):
+    """Feed-forward network of linear layers and (self-learnable) activations.
+
+    ``x -> (x - input_offset) / input_scale -> [Linear -> activation] * L -> Linear
+    -> * output_scale + output_offset``. The input and output affine maps are buffers
+    (identity by default) that the estimators set from the training data; being affine
+    they keep an all-SLAF network an exact polynomial of degree
+    :attr:`total_degree` in its raw inputs.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input features.
+    hidden_layer_sizes : sequence of int, default=(64,)
+        Width of each hidden layer; ``()`` gives a linear model.
+    n_outputs : int, default=1
+        Width of the linear output layer.
+    degree : int or sequence of int, default=4
+        SLAF degree, one for all layers or one per hidden layer (e.g. the paper's
+        ``(4, 2)``); entries for non-SLAF layers are ignored.
+    basis : str or sequence of str, default="power"
+        Basis family of the SLAF layers (see :mod:`sklearn_slaf.basis`), one or per layer.
+    hidden_activation : str or sequence of str, default="slaf"
+        ``"slaf"`` or a standard activation (``"relu"``, ``"tanh"``, ...), optionally
+        suffixed ``"+bn"`` for batch normalisation before it; one or per layer.
+    coef_sharing : {"layer", "unit"} or int, default="layer"
+        Coefficient sharing of the SLAF layers (see :class:`~sklearn_slaf.activation.SLAF`).
+    normalize_basis : bool, default=True
+        Mean-variance normalise the basis elements.
+    momentum, eps, gate, init_std
+        Passed to every :class:`~sklearn_slaf.activation.SLAF` layer.
+    activation_init : str, default="identity"
+        Initial function of the SLAF layers (``init`` of :class:`~sklearn_slaf.activation.SLAF`).
+    weight_init : {"xavier", "he", "default", "edge_of_chaos"}, default="xavier"
+        Linear-layer initialisation: Glorot-uniform weights and zero biases, He-normal
+        (fan-in) weights and zero biases, torch's own ``nn.Linear`` scheme, or the
+        edge-of-chaos scheme of :mod:`sklearn_slaf.eoc`.
+    generator : torch.Generator, optional
+        CPU generator for every random draw; the global generator is never touched.
+    device, dtype : optional
+        Where and in which precision to create the parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_slaf.network import SLNN
+    >>> net = SLNN(13, (128, 64), degree=(4, 2), generator=torch.Generator().manual_seed(0))
+    >>> net.total_degree
+    8
+    >>> net(torch.randn(5, 13)).shape
+    torch.Size([5, 1])
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        hidden_layer_sizes: Sequence[int] = (64,),
+        n_outputs: int = 1,
+        *,
+        degree: int | Sequence[int] = 4,
+        basis: str | Sequence[str] = "power",
+        hidden_activation: str | Sequence[str] = "slaf",
+        coef_sharing: str | int = "layer",
+        normalize_basis: bool = True,
+        momentum: float | None = 0.1,
+        eps: float = 1e-5,
+        gate: bool = False,
+        activation_init: str = "identity",
+        init_std: float = 0.1,
+        weight_init: str = "xavier",
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        for name, v in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
+            if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1; got {v!r}.")
+        sizes = [hidden_layer_sizes] if isinstance(hidden_layer_sizes, Integral) else list(hidden_layer_sizes)
+        if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers; got {hidden_layer_sizes!r}.")
+        if weight_init not in WEIGHT_INITS:
+            raise ValueError(f"weight_init must be one of {WEIGHT_INITS}; got {weight_init!r}.")
+        n = len(sizes)
+        acts = [_parse_activation(a) for a in _per_layer(hidden_activation, n, "hidden_activation")]
+        degrees = _per_layer(degree, n, "degree")
+        bases = _per_layer(basis, n, "basis")
+        kw = {"device": torch.device("cpu") if device is None else device, "dtype": dtype}
+        self.n_inputs, self.n_outputs = int(n_inputs), int(n_outputs)
+        self.hidden_layer_sizes = tuple(int(s) for s in sizes)
+        self.weight_init = weight_init
+        widths = [self.n_inputs, *self.hidden_layer_sizes]
+        self.hidden = nn.ModuleList(
+            torch.nn.utils.skip_init(nn.Linear, a, b, **kw) for a, b in zip(widths[:-1], widths[1:])
+        )
+        layers = []
+        for width, (act, bn), k, fam in zip(self.hidden_layer_sizes, acts, degrees, bases):
+            if act == "slaf":
+                mod = SLAF(
+                    width, k, fam, coef_sharing=coef_sharing, normalize=normalize_basis, momentum=momentum,
+                    eps=eps, gate=gate, init=activation_init, init_std=init_std, generator=generator, **kw,
+                )
+            else:
+                mod = torch_module(act)
+            if bn:
+                mod = nn.Sequential(nn.BatchNorm1d(width, **kw), mod)
+            layers.append(mod)
+        self.activations = nn.ModuleList(layers)
+        self.output = torch.nn.utils.skip_init(nn.Linear, widths[-1], self.n_outputs, **kw)
+        self.register_buffer("input_offset", torch.zeros(self.n_inputs, **kw))
+        self.register_buffer("input_scale", torch.ones(self.n_inputs, **kw))
+        self.register_buffer("output_offset", torch.zeros(self.n_outputs, **kw))
+        self.register_buffer("output_scale", torch.ones(self.n_outputs, **kw))
+        self.reset_weights(generator)
+
+    @property
+    def linear_layers(self) -> list[nn.Linear]:
+        """All linear layers in order, the output layer last."""
+        return [*self.hidden, self.output]
+
+    def slaf_layers(self) -> list[SLAF | None]:
+        """Per hidden layer, its :class:`SLAF` module, or ``None`` for any other activation."""
+        return [a if isinstance(a, SLAF) else None for a in self.activations]
+
+    @property
+    def total_degree(self) -> int | None:
+        """Degree of the network as a polynomial in its inputs (``None`` if it is not one)."""
+        d = 1
+        for layer in self.slaf_layers():
+            if layer is None or not _basis.is_polynomial(layer.basis):
+                return None
+            d *= layer.degree
+        return d
+
+    @torch.no_grad()
+    def set_scaling(self, input_offset=None, input_scale=None, output_offset=None, output_scale=None) -> None:
+        """Set the affine input and output maps (any argument left ``None`` is kept)."""
+        for name, v in (
+            ("input_offset", input_offset), ("input_scale", input_scale),
+            ("output_offset", output_offset), ("output_scale", output_scale),
+        ):
+            if v is not None:
+                buf = getattr(self, name)
+                buf.copy_(torch.as_tensor(v, dtype=buf.dtype, device=buf.device).reshape(buf.shape))
+
+    @torch.no_grad()
+    def reset_weights(self, generator: torch.Generator | None = None, scheme: str | None = None) -> None:
+        """Initialise the linear layers with ``scheme`` (default: ``self.weight_init``)."""
+        scheme = self.weight_init if scheme is None else scheme
+        if scheme == "edge_of_chaos":
+            from .eoc import edge_of_chaos_init  # the mean-field maths live there
+
+            edge_of_chaos_init(self, generator=generator)
+            return
+        for lin in self.linear_layers:
+            fan_in, fan_out = lin.in_features, lin.out_features
+            # draw on the CPU so one CPU generator serves modules on any device
+            w = torch.empty(lin.weight.shape, dtype=lin.weight.dtype)
+            b = torch.zeros(lin.bias.shape, dtype=lin.bias.dtype)
+            if scheme == "xavier":
+                bound = math.sqrt(6.0 / (fan_in + fan_out))
+                w.uniform_(-bound, bound, generator=generator)
+            elif scheme == "he":
+                w.normal_(0.0, math.sqrt(2.0 / fan_in), generator=generator)
+            elif scheme == "default":
+                bound = 1.0 / math.sqrt(fan_in)
+                w.uniform_(-bound, bound, generator=generator)
+                b.uniform_(-bound, bound, generator=generator)
+            else:
+                raise ValueError(f"weight_init must be one of {WEIGHT_INITS}; got {scheme!r}.")
+            lin.weight.copy_(w)
+            lin.bias.copy_(b)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = (x - self.input_offset) / self.input_scale
+        for lin, act in zip(self.hidden, self.activations):
+            h = act(lin(h))
+        return self.output(h) * self.output_scale + self.output_offset
