@@ -1,8 +1,11 @@
 """sklearn-slaf: self-learnable activation functions for scikit-learn."""
 
 from .activation import SLAF
+from .classifier import SLNNClassifier
 from .network import SLNN
+from .regressor import SLNNRegressor
+from .training import TrainingDivergedError
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["SLAF", "SLNN", "__version__"]
+__all__ = ["SLAF", "SLNN", "SLNNClassifier", "SLNNRegressor", "TrainingDivergedError", "__version__"]

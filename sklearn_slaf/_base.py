@@ -1,0 +1,346 @@
+"""BaseSLNN: parameters, data validation, scaling, device handling and pickling."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import basis as _basis
+from .network import SLNN, WEIGHT_INITS
+from .training import Trainer, TrainConfig, TrainState
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_PREDICT_CHUNK = 65536
+_ROW_BLOCK = 64
+
+
+def resolve_device(device) -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a ``torch.device`` into a device."""
+    if isinstance(device, torch.device):
+        dev = device
+    elif device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.") from exc
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available; use 'cpu' or 'auto'.")
+    return dev
+
+
+def _weighted_scaling(A: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    mean = np.average(A, axis=0, weights=w)
+    std = np.sqrt(np.average((A - mean) ** 2, axis=0, weights=w))
+    std[~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0  # constant columns pass through
+    return mean, std
+
+
+class BaseSLNN(BaseEstimator):
+    """Shared machinery of :class:`SLNNRegressor` and :class:`SLNNClassifier`.
+
+    Subclasses define ``_n_outputs``, ``_encode_targets``, ``_loss``, ``_score_module`` and
+    ``_output_scaling``.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "degree": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "basis": [StrOptions(set(_basis.BASES)), list, tuple],
+        "coef_sharing": [StrOptions({"layer", "unit"}), Interval(Integral, 1, None, closed="left")],
+        "normalize_basis": ["boolean"],
+        "activation_init": [StrOptions({"identity", "relu", "tanh", "swish", "gelu", "sigmoid"})],
+        "hidden_activation": [str, list, tuple],
+        "weight_init": [StrOptions(set(WEIGHT_INITS))],
+        "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "coef_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "coef_alpha": [Interval(Real, 0, None, closed="left")],
+        "coef_penalty": [StrOptions({"l1", "l2"})],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+        "dtype": [StrOptions(set(_DTYPES))],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(64,),
+        *,
+        degree=3,
+        basis="power",
+        coef_sharing="layer",
+        normalize_basis=True,
+        activation_init="identity",
+        hidden_activation="slaf",
+        weight_init="xavier",
+        solver="adam",
+        learning_rate_init=1e-3,
+        coef_learning_rate=None,
+        alpha=1e-4,
+        coef_alpha=0.0,
+        coef_penalty="l1",
+        clip_grad_norm=None,
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        device="auto",
+        dtype="float32",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.degree = degree
+        self.basis = basis
+        self.coef_sharing = coef_sharing
+        self.normalize_basis = normalize_basis
+        self.activation_init = activation_init
+        self.hidden_activation = hidden_activation
+        self.weight_init = weight_init
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.coef_learning_rate = coef_learning_rate
+        self.alpha = alpha
+        self.coef_alpha = coef_alpha
+        self.coef_penalty = coef_penalty
+        self.clip_grad_norm = clip_grad_norm
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.device = device
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ set-up
+    def _torch_dtype(self) -> torch.dtype:
+        return _DTYPES[self.dtype]
+
+    def _build_module(self, n_features: int, n_outputs: int, generator: torch.Generator) -> SLNN:
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        return SLNN(
+            n_features, sizes, n_outputs, degree=self.degree if isinstance(self.degree, Integral) else tuple(self.degree),
+            basis=self.basis, hidden_activation=self.hidden_activation, coef_sharing=self.coef_sharing,
+            normalize_basis=self.normalize_basis, activation_init=self.activation_init,
+            weight_init=self.weight_init, generator=generator, dtype=self._torch_dtype(),
+        )
+
+    def _config(self, n_samples: int) -> TrainConfig:
+        batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        return TrainConfig(
+            solver=self.solver, learning_rate=self.learning_rate_init, coef_learning_rate=self.coef_learning_rate,
+            alpha=self.alpha, coef_alpha=self.coef_alpha, coef_penalty=self.coef_penalty,
+            clip_grad_norm=self.clip_grad_norm, batch_size=batch, max_iter=self.max_iter, tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle, verbose=self.verbose,
+        )
+
+    def _tensor(self, A: np.ndarray) -> torch.Tensor:
+        A = np.ascontiguousarray(A)
+        if not A.flags.writeable:
+            A = A.copy()  # torch refuses to share read-only memory (e.g. memory-mapped inputs)
+        return torch.as_tensor(A, dtype=self._torch_dtype()).to(self.device_)
+
+    # ------------------------------------------------------------------ fitting
+    def _validate_fit_data(self, X, y, sample_weight, reset: bool):
+        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], **self._y_validation())
+        sw = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if sw is not None and not sw.sum() > 0:
+            raise ValueError("sample_weight must have a positive sum.")
+        return X, y, sw
+
+    def _fit(self, X, y, sample_weight=None, *, incremental: bool = False, classes=None):
+        first = not (incremental or self.warm_start) or not hasattr(self, "module_")
+        X, y, sw = self._validate_fit_data(X, y, sample_weight, reset=first)
+        Y = self._encode_targets(y, first=first, classes=classes)
+        if first:
+            rng = check_random_state(self.random_state)
+            self._seed = int(rng.randint(np.iinfo(np.int32).max))
+            self._generator = torch.Generator().manual_seed(self._seed)
+            self.device_ = resolve_device(self.device)
+            module = self._build_module(X.shape[1], Y.shape[1], self._generator)
+            x_off, x_scale = _weighted_scaling(X, sw)
+            y_off, y_scale = self._output_scaling(Y, sw)
+            module.set_scaling(x_off, x_scale, y_off, y_scale)
+            self.module_ = module.to(self.device_)
+            self._state = TrainState()
+        if X.shape[0] < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in self.module_.modules()):
+            raise ValueError("Found 1 sample: batch normalisation needs at least 2 samples to train.")
+        config = self._config(X.shape[0])
+        if first and self.early_stopping and not incremental:
+            X, Y, sw, val = self._split_validation(X, Y, sw)
+        else:
+            val = None
+        Xt, Yt = self._tensor(X), self._tensor(Y)
+        Wt = None if sw is None else self._tensor(sw)
+        validation = score_fn = None
+        if val is not None:
+            Xv, Yv, Wv, yv_raw = val
+            validation = (self._tensor(Xv), self._tensor(Yv), None if Wv is None else self._tensor(Wv))
+            score_fn = lambda m: self._score_module(m, validation[0], yv_raw, Wv)
+        trainer = Trainer(self.module_, self._loss, config, self._generator, self._state)
+        epochs = 1 if incremental else None
+        trainer.run(Xt, Yt, Wt, validation, score_fn, epochs=epochs, early_stopping=validation is not None)
+        if not incremental:
+            self._recalibrate(Xt)
+        self._finish_fit(trainer.state, incremental)
+        return self
+
+    def _split_validation(self, X, Y, sw):
+        from sklearn.model_selection import train_test_split
+
+        n_val = max(1, int(round(self.validation_fraction * X.shape[0])))
+        if X.shape[0] - n_val < 2:
+            raise ValueError(
+                f"early_stopping needs at least 2 training samples after holding out validation_fraction="
+                f"{self.validation_fraction}; got {X.shape[0]} samples."
+            )
+        idx = np.arange(X.shape[0])
+        strat = self._stratify(Y) if n_val >= self._n_strata(Y) else None
+        tr, va = train_test_split(idx, test_size=n_val, random_state=self._seed, stratify=strat)
+        w = (None, None) if sw is None else (sw[tr], sw[va])
+        return X[tr], Y[tr], w[0], (X[va], Y[va], w[1], self._raw_targets(Y[va]))
+
+    def _stratify(self, Y):
+        return None
+
+    def _n_strata(self, Y) -> int:
+        return 1
+
+    @torch.no_grad()
+    def _recalibrate(self, Xt: torch.Tensor) -> None:
+        """Set running statistics to those of the final weights on (a subsample of) the training data.
+
+        One forward pass in training mode with momentum 1 makes every SLAF/BatchNorm layer's
+        running statistics the exact batch statistics of that pass, layer after layer
+        consistently, so evaluation mode matches training-mode normalisation on the data.
+        """
+        norm = [m for m in self.module_.modules() if hasattr(m, "running_mean") and hasattr(m, "momentum")]
+        if not norm or Xt.shape[0] < 2:
+            return
+        n = min(Xt.shape[0], 20000)
+        idx = torch.randperm(Xt.shape[0], generator=self._generator)[:n].to(Xt.device)
+        saved = [m.momentum for m in norm]
+        try:
+            for m in norm:
+                m.momentum = 1.0
+            self.module_.train()
+            self.module_(Xt[idx])
+        finally:
+            for m, mom in zip(norm, saved):
+                m.momentum = mom
+            self.module_.eval()
+
+    def _finish_fit(self, state: TrainState, incremental: bool) -> None:
+        self._state = state
+        self.loss_curve_ = list(state.loss_curve)
+        self.validation_loss_curve_ = list(state.validation_loss_curve)
+        self.validation_scores_ = list(state.validation_scores) if self.early_stopping else None
+        self.best_validation_score_ = state.best_validation_score if self.early_stopping else None
+        self.best_loss_ = state.best_loss
+        self.n_iter_ = state.n_iter
+        self.t_ = state.t
+        if not (incremental or state.converged or state.interrupted):
+            warnings.warn(
+                f"{type(self).__name__}: stopped after max_iter={self.max_iter} epochs without converging "
+                f"(tol={self.tol}); increase max_iter or tol.", ConvergenceWarning, stacklevel=3,
+            )
+
+    # ------------------------------------------------------------------ prediction
+    @torch.no_grad()
+    def _forward(self, X) -> np.ndarray:
+        check_is_fitted(self, "module_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        self.module_.eval()
+        out = [self._forward_chunk(X[i : i + _PREDICT_CHUNK]) for i in range(0, X.shape[0], _PREDICT_CHUNK)]
+        res = np.concatenate(out) if out else np.empty((0, self.module_.n_outputs))
+        if not np.isfinite(res).all():
+            raise FloatingPointError(
+                "the network produced non-finite outputs for this input (it may lie far outside the "
+                "training range of a high-degree polynomial network)."
+            )
+        return res
+
+    def _forward_chunk(self, X: np.ndarray) -> np.ndarray:
+        # BLAS picks kernels by row count, and float32 results of one row then depend on how
+        # many rows came with it; padding to a fixed multiple makes a sample's prediction
+        # independent of the batch it is predicted in.
+        n = X.shape[0]
+        pad = -n % _ROW_BLOCK
+        if pad:
+            X = np.concatenate([X, np.broadcast_to(X[:1], (pad, X.shape[1]))])
+        return self.module_(self._tensor(X))[:n].double().cpu().numpy()
+
+    @property
+    def activation_coefs_(self) -> list[np.ndarray | None]:
+        """Effective coefficients of each hidden layer's SLAF (``None`` for standard activations)."""
+        check_is_fitted(self, "module_")
+        return [None if s is None else s.effective_coefficients().detach().cpu().double().numpy()
+                for s in self.module_.slaf_layers()]
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if "module_" in state:
+            state["module_"] = copy.deepcopy(state["module_"]).to("cpu")
+        if "_state" in state:
+            st = copy.copy(state["_state"])
+            st.optimizer = None  # optimiser moments are large and device-bound; partial_fit rebuilds them
+            state["_state"] = st
+        state.pop("_generator", None)
+        if "_generator" in self.__dict__:
+            state["_generator_state"] = self._generator.get_state()
+        return state
+
+    def __setstate__(self, state):
+        gen_state = state.pop("_generator_state", None)
+        self.__dict__.update(state)
+        if gen_state is not None:
+            self._generator = torch.Generator()
+            self._generator.set_state(gen_state)
+        if "module_" in state:
+            dev = self.device_
+            if dev.type == "cuda" and not torch.cuda.is_available():
+                warnings.warn("model was trained on CUDA; CUDA is not available here, so it runs on the CPU.",
+                              RuntimeWarning, stacklevel=2)
+                dev = torch.device("cpu")
+            self.device_ = dev
+            self.module_ = self.module_.to(dev)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags

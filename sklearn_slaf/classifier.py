@@ -1,0 +1,180 @@
+"""SLNNClassifier: classification with a self-learnable-activation network."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils.multiclass import check_classification_targets
+from torch.nn import functional as F
+
+from ._base import BaseSLNN
+
+
+class SLNNClassifier(ClassifierMixin, BaseSLNN):
+    """Classification with a network of self-learnable activation functions (SLAF).
+
+    Binary problems use one output logit (logistic loss), multiclass problems one logit
+    per class (softmax cross-entropy). Inputs are standardised inside the network.
+    Parameters, optimisation and fitted attributes are those of
+    :class:`~sklearn_slaf.SLNNRegressor`, with these differences: early stopping
+    monitors validation accuracy (on a stratified split), and ``loss_curve_`` holds the
+    cross-entropy.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(64,)
+    degree : int or sequence of int, default=3
+    basis : str or sequence of str, default="power"
+    coef_sharing : {"layer", "unit"} or int, default="layer"
+    normalize_basis : bool, default=True
+    activation_init : str, default="identity"
+    hidden_activation : str or sequence of str, default="slaf"
+    weight_init : {"xavier", "he", "default", "edge_of_chaos"}, default="xavier"
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+    learning_rate_init : float, default=1e-3
+    coef_learning_rate : float or None, default=None
+    alpha : float, default=1e-4
+    coef_alpha : float, default=0.0
+    coef_penalty : {"l1", "l2"}, default="l1"
+    clip_grad_norm : float or None, default=None
+    batch_size : int or "auto", default="auto"
+    max_iter : int, default=200
+    tol : float, default=1e-4
+    early_stopping : bool, default=False
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    shuffle : bool, default=True
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+    verbose : int, default=0
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+    dtype : {"float32", "float64"}, default="float32"
+        See :class:`~sklearn_slaf.SLNNRegressor` for each.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (any sortable labels, strings included).
+    module_ : SLNN
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+    loss_curve_, validation_loss_curve_, validation_scores_, best_validation_score_ : see SLNNRegressor
+    best_loss_, n_iter_, t_, device_, activation_coefs_ : see SLNNRegressor
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_slaf import SLNNClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SLNNClassifier(hidden_layer_sizes=(16,), max_iter=100, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+    """
+
+    def _y_validation(self) -> dict:
+        return {"multi_output": False}
+
+    def _encode_targets(self, y, *, first: bool, classes=None) -> np.ndarray:
+        check_classification_targets(y)
+        if first:
+            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if labels.size < 2:
+                raise ValueError(f"SLNNClassifier needs samples of at least 2 classes; got 1 class ({labels[0]!r}).")
+            self.classes_ = labels
+        missing = np.setdiff1d(np.unique(y), self.classes_)
+        if missing.size:
+            raise ValueError(f"y contains labels {missing.tolist()} not in classes_ {self.classes_.tolist()}.")
+        return np.searchsorted(self.classes_, y).astype(np.float64)[:, None]
+
+    @property
+    def _binary(self) -> bool:
+        return len(self.classes_) == 2
+
+    def _build_module(self, n_features, n_outputs, generator):
+        return super()._build_module(n_features, 1 if self._binary else len(self.classes_), generator)
+
+    def _raw_targets(self, Y):
+        return Y[:, 0].astype(np.intp)
+
+    def _stratify(self, Y):
+        return Y[:, 0]
+
+    def _n_strata(self, Y) -> int:
+        counts = np.bincount(Y[:, 0].astype(np.intp))
+        return len(counts) if counts.min() >= 2 else np.iinfo(np.int32).max
+
+    def _output_scaling(self, Y, sw):
+        return None, None
+
+    def _loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if out.shape[1] == 1:
+            return F.binary_cross_entropy_with_logits(out[:, 0], target[:, 0], reduction="none")
+        return F.cross_entropy(out, target[:, 0].long(), reduction="none")
+
+    @torch.no_grad()
+    def _score_module(self, module, Xv, yv, wv) -> float:
+        module.eval()
+        out = module(Xv)
+        pred = (out[:, 0] > 0).long() if out.shape[1] == 1 else out.argmax(1)
+        hit = (pred.cpu().numpy() == yv).astype(float)
+        return float(np.average(hit, weights=wv))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch over the given data, starting from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), optional
+            All labels that will ever appear; required on the first call.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        if not hasattr(self, "module_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def decision_function(self, X):
+        """Logits: shape (n_samples,) for binary problems, (n_samples, n_classes) otherwise."""
+        out = self._forward(X)
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def predict_log_proba(self, X):
+        """Log of class probabilities, shape (n_samples, n_classes)."""
+        d = self._forward(X)
+        if d.shape[1] == 1:
+            return np.column_stack([-np.logaddexp(0.0, d[:, 0]), -np.logaddexp(0.0, -d[:, 0])])
+        return d - np.logaddexp.reduce(d, axis=1, keepdims=True)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """Predicted class labels."""
+        d = self._forward(X)
+        idx = (d[:, 0] > 0).astype(np.intp) if d.shape[1] == 1 else d.argmax(axis=1)
+        return self.classes_[idx]

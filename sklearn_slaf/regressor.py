@@ -1,0 +1,211 @@
+"""SLNNRegressor: least-squares regression with a self-learnable-activation network."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+
+from ._base import BaseSLNN, _weighted_scaling
+
+
+class SLNNRegressor(RegressorMixin, BaseSLNN):
+    """Regression with a network of self-learnable activation functions (SLAF).
+
+    The network is ``Linear -> SLAF -> ... -> Linear`` (:class:`~sklearn_slaf.network.SLNN`);
+    each SLAF learns its activation as a normalised combination of basis functions. With
+    polynomial bases and only SLAF hidden layers the fitted model is exactly a polynomial
+    of degree ``prod(degree)`` in the inputs (see
+    :class:`~sklearn_slaf.PolynomialFeatureEquivalent`). Inputs and targets are
+    standardised inside the network (an affine map, so that polynomial view stays exact).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(64,)
+        Width of each hidden layer.
+    degree : int or sequence of int, default=3
+        SLAF degree, one for every layer or one per hidden layer (the paper's Boston
+        network uses ``(4, 2)``).
+    basis : {"power", "taylor", "hermite", "chebyshev", "legendre", "fourier"} or sequence, default="power"
+        Basis family of the SLAF layers.
+    coef_sharing : {"layer", "unit"} or int, default="layer"
+        One set of activation coefficients per layer, per unit, or per group of units.
+    normalize_basis : bool, default=True
+        Mean-variance normalise the basis elements (the paper's stabilising routine).
+    activation_init : {"identity", "relu", "tanh", "swish", "gelu", "sigmoid"}, default="identity"
+        Function each SLAF starts as (least-squares fit under a standard normal input).
+    hidden_activation : str or sequence of str, default="slaf"
+        ``"slaf"`` or a standard activation (``"relu"``, ``"tanh"``, ...), optionally
+        with ``"+bn"`` for batch normalisation before it, one for all or per layer
+        (hybrid networks).
+    weight_init : {"xavier", "he", "default", "edge_of_chaos"}, default="xavier"
+        Initialisation of the linear layers.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Optimiser. ``"adam"`` is AdamW (decoupled weight decay), ``"sgd"`` is Nesterov
+        momentum SGD with decoupled weight decay, ``"lbfgs"`` is full-batch L-BFGS with a
+        strong-Wolfe line search (one iteration per epoch).
+    learning_rate_init : float, default=1e-3
+        Learning rate of the weights.
+    coef_learning_rate : float or None, default=None
+        Learning rate of the activation parameters (``None``: same as the weights).
+    alpha : float, default=1e-4
+        Decoupled L2 weight decay on the linear weights (biases and activation
+        coefficients are not decayed). For ``"lbfgs"`` it is an L2 penalty in the loss.
+    coef_alpha : float, default=0.0
+        Strength of the penalty on the effective activation coefficients.
+    coef_penalty : {"l1", "l2"}, default="l1"
+        Kind of that penalty (the paper's experiments use both).
+    clip_grad_norm : float or None, default=None
+        Clip the global gradient norm at this value.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Improvement of the training loss (or validation score with early stopping) below
+        which an epoch counts as no improvement.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when the validation R^2 stops
+        improving, and restore the weights of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the validation split (through a local
+        torch generator; the global torch seed is never touched). With an int, two CPU
+        fits are bit-identical.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and optimiser state.
+    verbose : int, default=0
+        ``1`` shows a progress bar with the current loss.
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+        Where to train and predict; ``"auto"`` takes CUDA when available.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the network.
+
+    Attributes
+    ----------
+    module_ : SLNN
+        The fitted network (input/output standardisation included).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X has string feature names.
+    n_outputs_ : int
+    loss_curve_ : list of float
+        Training loss (mean squared error on standardised targets) per epoch.
+    validation_loss_curve_ : list of float
+        Validation loss per epoch (empty without early stopping).
+    validation_scores_ : list of float or None
+        Validation R^2 per epoch (``None`` without early stopping).
+    best_validation_score_ : float or None
+    best_loss_ : float
+        Lowest training loss reached.
+    n_iter_ : int
+        Epochs run.
+    t_ : int
+        Training samples seen.
+    device_ : torch.device
+    activation_coefs_ : list of ndarray or None
+        Effective coefficients of each hidden layer's SLAF.
+
+    See Also
+    --------
+    SLNNClassifier : the classifier.
+    sklearn.neural_network.MLPRegressor : fixed-activation multi-layer perceptron.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn_slaf import SLNNRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    >>> reg = SLNNRegressor(hidden_layer_sizes=(16,), degree=2, max_iter=50, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    >>> reg.module_.total_degree
+    2
+    """
+
+    def _y_validation(self) -> dict:
+        return {"multi_output": True, "y_numeric": True}
+
+    def _encode_targets(self, y, *, first: bool, classes=None) -> np.ndarray:
+        Y = np.asarray(y, dtype=np.float64)
+        Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+        if first:
+            self._y_ndim = np.ndim(y)
+            self.n_outputs_ = Y.shape[1]
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs, but the model was fitted with {self.n_outputs_}.")
+        return Y
+
+    def _raw_targets(self, Y):
+        return Y
+
+    def _output_scaling(self, Y, sw):
+        return _weighted_scaling(Y, sw)
+
+    def _loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return ((out - target) / self.module_.output_scale).square().mean(dim=1)
+
+    @torch.no_grad()
+    def _score_module(self, module, Xv, yv, wv) -> float:
+        module.eval()
+        pred = module(Xv).double().cpu().numpy()
+        return r2_score(yv, pred, sample_weight=wv)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-sample weights of the squared error.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over the given data, starting from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        out = self._forward(X)
+        return out[:, 0] if self._y_ndim == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags

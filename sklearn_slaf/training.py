@@ -1,0 +1,303 @@
+"""The training engine: in-memory mini-batches, optimisers, penalties, early stopping, guards.
+
+The engine knows torch, not scikit-learn: it gets tensors already on the device, a loss
+function and a :class:`TrainConfig`, and updates the module in place. Every step is a small
+method (``make_optimizer``, ``batch_loss``, ``train_epoch``, ``run``) so subclasses can
+override one without copying the loop.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .activation import SLAF
+
+__all__ = ["TrainConfig", "TrainState", "Trainer", "TrainingDivergedError"]
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised when the loss stays non-finite after the learning-rate back-off."""
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings, as validated by the estimators."""
+
+    solver: str = "adam"
+    learning_rate: float = 1e-3
+    coef_learning_rate: float | None = None
+    alpha: float = 1e-4
+    coef_alpha: float = 0.0
+    coef_penalty: str = "l1"
+    clip_grad_norm: float | None = None
+    batch_size: int = 200
+    max_iter: int = 200
+    tol: float = 1e-4
+    n_iter_no_change: int = 10
+    shuffle: bool = True
+    verbose: int = 0
+    max_backoffs: int = 6
+
+
+@dataclass
+class TrainState:
+    """What survives between ``fit`` calls (warm start, ``partial_fit``)."""
+
+    optimizer: torch.optim.Optimizer | None = None
+    loss_curve: list[float] = field(default_factory=list)
+    validation_loss_curve: list[float] = field(default_factory=list)
+    validation_scores: list[float] = field(default_factory=list)
+    best_loss: float = math.inf
+    best_validation_score: float = -math.inf
+    no_improvement: int = 0
+    n_iter: int = 0
+    t: int = 0
+    backoffs: int = 0
+    interrupted: bool = False
+    converged: bool = False
+
+
+def _param_groups(module: nn.Module) -> tuple[list, list, list]:
+    """Split parameters: decayed weights, undecayed biases/norms, activation coefficients."""
+    act = {id(p) for m in module.modules() if isinstance(m, SLAF) for p in m.parameters()}
+    decay, plain, coefs = [], [], []
+    for m in module.modules():
+        for name, p in m.named_parameters(recurse=False):
+            if id(p) in act:
+                coefs.append(p)
+            elif isinstance(m, nn.Linear) and name == "weight":
+                decay.append(p)
+            else:
+                plain.append(p)
+    return decay, plain, coefs
+
+
+class Trainer:
+    """Train an :class:`~sklearn_slaf.network.SLNN` (or any module) on in-memory tensors.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    loss_fn : callable
+        ``loss_fn(output, target)`` returning per-sample losses of shape ``(n,)``.
+    config : TrainConfig
+    generator : torch.Generator
+        CPU generator for shuffling.
+    state : TrainState, optional
+        Continue from an earlier call.
+    """
+
+    def __init__(self, module, loss_fn: Callable, config: TrainConfig, generator: torch.Generator,
+                 state: TrainState | None = None) -> None:
+        self.module = module
+        self.loss_fn = loss_fn
+        self.config = config
+        self.generator = generator
+        self.state = state if state is not None else TrainState()
+        if self.state.optimizer is None:
+            self.state.optimizer = self.make_optimizer()
+
+    # ------------------------------------------------------------------ pieces
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        c = self.config
+        decay, plain, coefs = _param_groups(self.module)
+        coef_lr = c.learning_rate if c.coef_learning_rate is None else c.coef_learning_rate
+        if c.solver == "lbfgs":
+            return torch.optim.LBFGS([*decay, *plain, *coefs], lr=c.learning_rate, max_iter=1,
+                                     history_size=20, line_search_fn="strong_wolfe")
+        groups = [
+            {"params": decay, "weight_decay": c.alpha},
+            {"params": plain, "weight_decay": 0.0},
+            {"params": coefs, "weight_decay": 0.0, "lr": coef_lr},
+        ]
+        groups = [g for g in groups if g["params"]]
+        if c.solver == "adam":
+            return torch.optim.AdamW(groups, lr=c.learning_rate)
+        # decoupled decay for SGD too: SGDW-style, so alpha means the same for every solver
+        return _SGDW(groups, lr=c.learning_rate, momentum=0.9, nesterov=True)
+
+    def penalty(self) -> torch.Tensor | float:
+        """Penalty on the effective activation coefficients (``coef_alpha``) and, for L-BFGS, L2 on weights."""
+        c = self.config
+        total: torch.Tensor | float = 0.0
+        if c.coef_alpha > 0:
+            for m in self.module.modules():
+                if isinstance(m, SLAF):
+                    e = m.effective_coefficients()
+                    total = total + c.coef_alpha * (e.abs().sum() if c.coef_penalty == "l1" else e.square().sum())
+        if c.solver == "lbfgs" and c.alpha > 0:
+            decay, _, _ = _param_groups(self.module)
+            total = total + 0.5 * c.alpha * sum(p.square().sum() for p in decay)
+        return total
+
+    def batch_loss(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        per_sample = self.loss_fn(self.module(x), y)
+        if w is None:
+            return per_sample.mean()
+        return (per_sample * w).sum() / w.sum()
+
+    def _batches(self, n: int, device: torch.device) -> list[torch.Tensor]:
+        c = self.config
+        order = torch.randperm(n, generator=self.generator) if c.shuffle else torch.arange(n)
+        size = max(1, min(c.batch_size, n))
+        chunks = list(order.split(size))
+        if len(chunks) > 1 and chunks[-1].numel() == 1:
+            # batch statistics need two samples: fold a lone last sample into the previous batch
+            chunks[-2] = torch.cat(chunks[-2:])
+            chunks.pop()
+        return [ch.to(device) for ch in chunks]
+
+    def _step(self, x, y, w) -> float:
+        opt = self.state.optimizer
+        clip = self.config.clip_grad_norm
+        if isinstance(opt, torch.optim.LBFGS):
+            def closure():
+                opt.zero_grad()
+                loss = self.batch_loss(x, y, w) + self.penalty()
+                loss.backward()
+                return loss
+
+            loss = opt.step(closure)
+            return float(loss.detach())
+        opt.zero_grad(set_to_none=True)
+        loss = self.batch_loss(x, y, w)
+        total = loss + self.penalty()
+        total.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(self.module.parameters(), clip)
+        if not torch.isfinite(total):
+            return float("nan")  # skip the update: the guard restores and backs off
+        opt.step()
+        return float(loss)
+
+    def train_epoch(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
+        """One pass over the data; returns the weighted mean training loss (NaN if it diverged)."""
+        self.module.train()
+        if isinstance(self.state.optimizer, torch.optim.LBFGS):
+            loss = self._step(X, Y, W)
+            self.state.t += X.shape[0]
+            return loss
+        total, weight = 0.0, 0.0
+        for idx in self._batches(X.shape[0], X.device):
+            w = None if W is None else W[idx]
+            loss = self._step(X[idx], Y[idx], w)
+            if not math.isfinite(loss):
+                return float("nan")
+            bw = float(idx.numel() if w is None else w.sum())
+            total += loss * bw
+            weight += bw
+            self.state.t += idx.numel()
+        return total / max(weight, 1e-300)
+
+    @torch.no_grad()
+    def evaluate(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
+        self.module.eval()
+        return float(self.batch_loss(X, Y, W))
+
+    # ------------------------------------------------------------------ loop
+    def _back_off(self, snapshot: dict) -> None:
+        st = self.state
+        st.backoffs += 1
+        if st.backoffs > self.config.max_backoffs:
+            raise TrainingDivergedError(
+                f"training diverged: the loss was not finite even after lowering the learning rate "
+                f"{self.config.max_backoffs} times (to {self._lr():.3g}). Standardise the inputs, lower "
+                f"learning_rate_init or degree, set clip_grad_norm (e.g. 1.0), or use basis='chebyshev'."
+            )
+        self.module.load_state_dict(snapshot)
+        for g in st.optimizer.param_groups:
+            g["lr"] *= 0.5
+        st.optimizer.state.clear()  # moments computed on the diverging path are poisoned
+        warnings.warn(f"non-finite loss: restored the last good weights and halved the learning rate "
+                      f"to {self._lr():.3g}.", RuntimeWarning, stacklevel=4)
+
+    def _lr(self) -> float:
+        return self.state.optimizer.param_groups[0]["lr"]
+
+    def run(self, X, Y, W=None, validation=None, score_fn=None, epochs: int | None = None,
+            early_stopping: bool = False) -> TrainState:
+        """Train for up to ``epochs`` (default ``config.max_iter``) passes.
+
+        ``validation`` is ``(X_val, Y_val, W_val)``; with ``early_stopping`` the weights with
+        the best ``score_fn(module)`` are restored at the end. ``KeyboardInterrupt`` stops
+        training, keeps the best weights so far and leaves the module usable.
+        """
+        c, st = self.config, self.state
+        epochs = c.max_iter if epochs is None else epochs
+        good = copy.deepcopy(self.module.state_dict())
+        best = good if early_stopping else None
+        bar = _progress(epochs, c.verbose)
+        try:
+            done = 0
+            while done < epochs:
+                loss = self.train_epoch(X, Y, W)
+                if not math.isfinite(loss):
+                    self._back_off(good)
+                    continue
+                done += 1
+                st.n_iter += 1
+                st.loss_curve.append(loss)
+                good = copy.deepcopy(self.module.state_dict())
+                improved = loss < st.best_loss - c.tol
+                st.best_loss = min(st.best_loss, loss)
+                if validation is not None:
+                    st.validation_loss_curve.append(self.evaluate(*validation))
+                    score = float(score_fn(self.module))
+                    st.validation_scores.append(score)
+                    improved = score > st.best_validation_score + c.tol
+                    if score > st.best_validation_score:
+                        st.best_validation_score = score
+                        best = good
+                st.no_improvement = 0 if improved else st.no_improvement + 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.4g}", **({"val": f"{st.validation_scores[-1]:.4g}"}
+                                                          if validation is not None else {}))
+                if st.no_improvement > c.n_iter_no_change:
+                    st.converged = True
+                    break
+        except KeyboardInterrupt:
+            st.interrupted = True
+            self.module.load_state_dict(good)
+            warnings.warn("training interrupted: kept the best weights so far.", RuntimeWarning, stacklevel=2)
+        finally:
+            if bar is not None:
+                bar.close()
+        if best is not None:
+            self.module.load_state_dict(best)
+        self.module.eval()
+        return st
+
+
+def _progress(total: int, verbose: int):
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="fit", unit="epoch", leave=False)
+
+
+class _SGDW(torch.optim.SGD):
+    """SGD with decoupled weight decay (the decay is not fed through momentum)."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        decays = [g.get("weight_decay", 0.0) for g in self.param_groups]
+        for g in self.param_groups:
+            wd = g["weight_decay"]
+            for p in g["params"]:
+                if wd and p.grad is not None:
+                    p.mul_(1.0 - g["lr"] * wd)
+            g["weight_decay"] = 0.0
+        try:
+            return super().step(closure)
+        finally:
+            for g, wd in zip(self.param_groups, decays):
+                g["weight_decay"] = wd
