@@ -110,7 +110,8 @@ class Trainer:
         decay, plain, coefs = _param_groups(self.module)
         coef_lr = c.learning_rate if c.coef_learning_rate is None else c.coef_learning_rate
         if c.solver == "lbfgs":
-            return torch.optim.LBFGS([*decay, *plain, *coefs], lr=c.learning_rate, max_iter=1,
+            # the strong-Wolfe line search picks the step; lr only scales its first trial
+            return torch.optim.LBFGS([*decay, *plain, *coefs], lr=1.0, max_iter=1,
                                      history_size=20, line_search_fn="strong_wolfe")
         groups = [
             {"params": decay, "weight_decay": c.alpha},
@@ -175,7 +176,7 @@ class Trainer:
         if not torch.isfinite(total):
             return float("nan")  # skip the update: the guard restores and backs off
         opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     def train_epoch(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
         """One pass over the data; returns the weighted mean training loss (NaN if it diverged)."""
