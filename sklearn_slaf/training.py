@@ -8,7 +8,6 @@ override one without copying the loop.
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 from collections.abc import Callable
@@ -155,9 +154,9 @@ class Trainer:
             chunks.pop()
         return [ch.to(device) for ch in chunks]
 
-    def _step(self, x, y, w) -> float:
+    def _step(self, x, y, w) -> torch.Tensor:
+        """One optimiser step; returns the detached batch loss (no host synchronisation)."""
         opt = self.state.optimizer
-        clip = self.config.clip_grad_norm
         if isinstance(opt, torch.optim.LBFGS):
             def closure():
                 opt.zero_grad()
@@ -165,37 +164,29 @@ class Trainer:
                 loss.backward()
                 return loss
 
-            loss = opt.step(closure)
-            return float(loss.detach())
+            return opt.step(closure).detach()
         opt.zero_grad(set_to_none=True)
         loss = self.batch_loss(x, y, w)
-        total = loss + self.penalty()
-        total.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(self.module.parameters(), clip)
-        if not torch.isfinite(total):
-            return float("nan")  # skip the update: the guard restores and backs off
-        opt.step()
-        return float(loss.detach())
+        (loss + self.penalty()).backward()
+        if self.config.clip_grad_norm is not None:
+            nn.utils.clip_grad_norm_(self.module.parameters(), self.config.clip_grad_norm)
+        opt.step()  # a non-finite loss is caught once per epoch; the guard then restores the weights
+        return loss.detach()
 
     def train_epoch(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
         """One pass over the data; returns the weighted mean training loss (NaN if it diverged)."""
         self.module.train()
         if isinstance(self.state.optimizer, torch.optim.LBFGS):
-            loss = self._step(X, Y, W)
             self.state.t += X.shape[0]
-            return loss
-        total, weight = 0.0, 0.0
+            return float(self._step(X, Y, W))
+        total, weight = [], 0.0
         for idx in self._batches(X.shape[0], X.device):
             w = None if W is None else W[idx]
-            loss = self._step(X[idx], Y[idx], w)
-            if not math.isfinite(loss):
-                return float("nan")
-            bw = float(idx.numel() if w is None else w.sum())
-            total += loss * bw
-            weight += bw
+            bw = idx.numel() if w is None else w.sum()
+            total.append(self._step(X[idx], Y[idx], w) * bw)
+            weight = weight + bw
             self.state.t += idx.numel()
-        return total / max(weight, 1e-300)
+        return float(torch.stack(total).sum() / weight)
 
     @torch.no_grad()
     def evaluate(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
@@ -232,7 +223,7 @@ class Trainer:
         """
         c, st = self.config, self.state
         epochs = c.max_iter if epochs is None else epochs
-        good = copy.deepcopy(self.module.state_dict())
+        good = _snapshot(self.module)
         best = good if early_stopping else None
         bar = _progress(epochs, c.verbose)
         try:
@@ -245,7 +236,7 @@ class Trainer:
                 done += 1
                 st.n_iter += 1
                 st.loss_curve.append(loss)
-                good = copy.deepcopy(self.module.state_dict())
+                good = _snapshot(self.module)
                 improved = loss < st.best_loss - c.tol
                 st.best_loss = min(st.best_loss, loss)
                 if validation is not None:
@@ -275,6 +266,10 @@ class Trainer:
             self.module.load_state_dict(best)
         self.module.eval()
         return st
+
+
+def _snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
 def _progress(total: int, verbose: int):

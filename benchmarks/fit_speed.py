@@ -1,0 +1,99 @@
+"""Fit wall time of SLNNRegressor against MLPRegressor and skorch at equal epochs and batch size.
+
+Every model trains the same architecture for the same number of epochs with Adam
+(lr 1e-3) and the same batch size; the peers use ReLU, SLNNRegressor runs once with SLAF
+(its purpose) and once with ReLU (the engine alone). Early stopping and tolerance-based
+stopping are switched off so that the epoch counts match. Times are wall seconds of
+``fit`` measured in this one process, median of ``--repeat`` runs; ratios are against
+``MLPRegressor``.
+
+Usage: ``python benchmarks/fit_speed.py [--repeat 3] [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.datasets import load_diabetes, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from _common import save
+from sklearn_slaf import SLNNRegressor
+
+
+def skorch_model(n_features: int, hidden: tuple[int, ...], epochs: int, batch: int):
+    from skorch import NeuralNetRegressor
+
+    layers, width = [], n_features
+    for h in hidden:
+        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+        width = h
+    layers.append(torch.nn.Linear(width, 1))
+    net = NeuralNetRegressor(torch.nn.Sequential(*layers), max_epochs=epochs, batch_size=batch, lr=1e-3,
+                             optimizer=torch.optim.Adam, train_split=None, verbose=0, iterator_train__shuffle=True)
+    # skorch needs float32 arrays and a 2-D target: the scaler/reshape is part of its cost
+    return make_pipeline(StandardScaler(), net), lambda y: y.astype(np.float32).reshape(-1, 1)
+
+
+def candidates(n_features: int, hidden, epochs: int, batch: int, degree: int):
+    common = dict(hidden_layer_sizes=hidden, max_iter=epochs, batch_size=batch, tol=0.0,
+                  n_iter_no_change=epochs + 1, random_state=0)
+    yield "SLNNRegressor (SLAF, degree %d)" % degree, SLNNRegressor(degree=degree, device="cpu", **common), None
+    yield "SLNNRegressor (ReLU)", SLNNRegressor(hidden_activation="relu", device="cpu", **common), None
+    yield "MLPRegressor (ReLU)", make_pipeline(StandardScaler(), MLPRegressor(
+        learning_rate_init=1e-3, alpha=1e-4, shuffle=True, early_stopping=False, **common)), None
+    try:
+        model, prep = skorch_model(n_features, hidden, epochs, batch)
+        yield "skorch NeuralNetRegressor (ReLU)", model, prep
+    except ImportError:
+        print("skorch is not installed: skipping it (pip install skorch)")
+
+
+def time_fit(model, X, y, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="smaller synthetic set, for a smoke run")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    Xd, yd = load_diabetes(return_X_y=True)
+    n_big = 20_000 if args.quick else 100_000
+    Xs, ys = make_regression(n_samples=n_big, n_features=20, noise=10.0, random_state=0)
+    datasets = [("diabetes (442 x 10)", Xd, yd, 200), (f"synthetic ({n_big} x 20)", Xs, ys, 5)]
+    hidden, batch, degree = (64, 64), 200, 3
+    rows = []
+    for dname, X, y, epochs in datasets:
+        X32 = X.astype(np.float32)
+        results = []
+        for name, model, prep in candidates(X.shape[1], hidden, epochs, batch, degree):
+            yy = y if prep is None else prep(y)
+            XX = X if prep is None else X32
+            results.append((name, time_fit(model, XX, yy, args.repeat), model.score(XX, yy)))
+        base = next(t for n, t, _ in results if n.startswith("MLPRegressor"))
+        for name, t, r2 in results:
+            rows.append([dname, epochs, name, round(t, 3), round(t / base, 3), round(float(r2), 4)])
+    save("fit_speed", "Fit wall time at equal epochs (architecture 64-64, batch 200, Adam lr 1e-3)",
+         ["data", "epochs", "model", "fit s (median)", "ratio vs MLPRegressor", "train R^2"], rows,
+         {"repeat": args.repeat, "seed": 0})
+
+
+if __name__ == "__main__":
+    main()
