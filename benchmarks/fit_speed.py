@@ -19,13 +19,13 @@ import warnings
 
 import numpy as np
 import torch
+from _common import save
 from sklearn.datasets import load_diabetes, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from _common import save
 from sklearn_slaf import SLNNRegressor
 
 
@@ -46,7 +46,7 @@ def skorch_model(n_features: int, hidden: tuple[int, ...], epochs: int, batch: i
 def candidates(n_features: int, hidden, epochs: int, batch: int, degree: int):
     common = dict(hidden_layer_sizes=hidden, max_iter=epochs, batch_size=batch, tol=0.0,
                   n_iter_no_change=epochs + 1, random_state=0)
-    yield "SLNNRegressor (SLAF, degree %d)" % degree, SLNNRegressor(degree=degree, device="cpu", **common), None
+    yield f"SLNNRegressor (SLAF, degree {degree})", SLNNRegressor(degree=degree, device="cpu", **common), None
     yield "SLNNRegressor (ReLU)", SLNNRegressor(hidden_activation="relu", device="cpu", **common), None
     yield "MLPRegressor (ReLU)", make_pipeline(StandardScaler(), MLPRegressor(
         learning_rate_init=1e-3, alpha=1e-4, shuffle=True, early_stopping=False, **common)), None

@@ -16,7 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import basis as _basis
 from .network import SLNN, WEIGHT_INITS
-from .training import Trainer, TrainConfig, TrainState
+from .training import TrainConfig, Trainer, TrainState
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _PREDICT_CHUNK = 65536
@@ -151,8 +151,9 @@ class BaseSLNN(BaseEstimator):
     def _build_module(self, n_features: int, n_outputs: int, generator: torch.Generator) -> SLNN:
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        degree = self.degree if isinstance(self.degree, Integral) else tuple(self.degree)
         return SLNN(
-            n_features, sizes, n_outputs, degree=self.degree if isinstance(self.degree, Integral) else tuple(self.degree),
+            n_features, sizes, n_outputs, degree=degree,
             basis=self.basis, hidden_activation=self.hidden_activation, coef_sharing=self.coef_sharing,
             normalize_basis=self.normalize_basis, activation_init=self.activation_init,
             weight_init=self.weight_init, generator=generator, dtype=self._torch_dtype(),

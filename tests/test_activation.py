@@ -6,10 +6,10 @@ import torch
 from numpy.polynomial import hermite_e as H
 from numpy.polynomial import polynomial as P
 from scipy import integrate, special
+from test_basis import oracle
 
 from sklearn_slaf import basis
 from sklearn_slaf.activation import SLAF
-from test_basis import oracle
 
 F64 = torch.float64
 
@@ -113,7 +113,7 @@ def _hermite_projection(f, degree):
     for n in range(degree + 1):
         e = np.zeros(n + 1)
         e[n] = 1.0
-        val = sum(integrate.quad(lambda z: f(z) * H.hermeval(z, e) * dens(z), a, b, limit=200)[0]
+        val = sum(integrate.quad(lambda z, e=e: f(z) * H.hermeval(z, e) * dens(z), a, b, limit=200)[0]
                   for a, b in ((-np.inf, 0.0), (0.0, np.inf)))
         coefs.append(val / math.factorial(n))
     return np.array(coefs)

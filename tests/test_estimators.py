@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_slaf import SLNNClassifier, SLNNRegressor, TrainingDivergedError
-from sklearn_slaf.training import Trainer, TrainConfig
+from sklearn_slaf.training import TrainConfig, Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 FAST = {"hidden_layer_sizes": (16,), "max_iter": 30, "device": "cpu", "random_state": 0}
