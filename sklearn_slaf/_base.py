@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from . import _kernels
 from . import basis as _basis
 from .network import SLNN, WEIGHT_INITS
 from .training import TrainConfig, Trainer, TrainState
@@ -216,6 +217,7 @@ class BaseSLNN(BaseEstimator):
         trainer.run(Xt, Yt, Wt, validation, score_fn, epochs=epochs, early_stopping=validation is not None)
         if not incremental:
             self._recalibrate(Xt)
+        _kernels.clear_scratch()
         self._finish_fit(trainer.state, incremental)
         return self
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import _kernels
 from . import basis as _basis
 from ._functions import INIT_TARGETS, numpy_function
 
@@ -194,22 +195,64 @@ class SLAF(nn.Module):
     def _update(self, buf: torch.Tensor, new: torch.Tensor, w: float) -> None:
         buf.mul_(1.0 - w).add_(new.to(buf.dtype), alpha=w)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.num_units:
-            raise ValueError(f"expected input with {self.num_units} units on the last axis; got shape {tuple(x.shape)}.")
-        flat = x.reshape(-1, self.num_units)
-        batch_stats = self.training and flat.shape[0] > 1
-        w = 0.0
-        if batch_stats:
-            self.num_batches_tracked.add_(1)
-            w = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-        if self.mapped:
-            if batch_stats:
-                r = flat.detach().abs().amax(dim=0).clamp_min(torch.finfo(x.dtype).tiny)
-                with torch.no_grad():
-                    self._update(self.running_range, r, w)
-            else:
-                r = self.running_range
+            raise ValueError(
+                f"expected input with {self.num_units} units on the last axis; got shape {tuple(x.shape)}."
+            )
+        return x.reshape(-1, self.num_units)
+
+    def _batch_weight(self, flat: torch.Tensor) -> tuple[bool, float]:
+        """Whether this call uses batch statistics, and the weight of the batch in the running ones."""
+        if not (self.training and flat.shape[0] > 1):
+            return False, 0.0
+        self.num_batches_tracked.add_(1)
+        return True, 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+
+    def _input_range(self, flat: torch.Tensor, batch_stats: bool, w: float) -> torch.Tensor | None:
+        """The (detached) scale ``r`` of the input map, updating ``running_range``; ``None`` if unmapped."""
+        if not self.mapped:
+            return None
+        if not batch_stats:
+            return self.running_range
+        flat = flat.detach()
+        # max |x| without materialising |x|: equal bit for bit, and no (N, U) temporary
+        r = torch.maximum(flat.amax(dim=0), flat.amin(dim=0).neg_()).clamp_min_(torch.finfo(flat.dtype).tiny)
+        with torch.no_grad():
+            self._update(self.running_range, r, w)
+        return r
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.basis not in _kernels.FUSED_BASES:
+            return self._forward_reference(x)
+        flat = self._check_input(x)
+        batch_stats, w = self._batch_weight(flat)
+        r = self._input_range(flat, batch_stats, w)
+        coef = self._per_unit(self.effective_coefficients())
+        bias = self._per_unit(self.bias)
+        if self.normalize and batch_stats:
+            out, mean, var = _kernels.normalized_basis(self.basis, flat, r, coef, bias, self.eps)
+            with torch.no_grad():
+                self._update(self.running_mean, mean.T, w)
+                self._update(self.running_var, var.T, w)
+        else:
+            if self.normalize:
+                coef = coef * torch.rsqrt(self.running_var + self.eps)
+                bias = bias - (coef * self.running_mean).sum(-1)
+            out = _kernels.affine_basis(self.basis, flat if r is None else flat / r, coef, bias)
+        return out.reshape(x.shape)
+
+    def _forward_reference(self, x: torch.Tensor) -> torch.Tensor:
+        """Forward pass on the stacked ``(N, U, k)`` basis, by plain autograd.
+
+        The only path for ``fourier``; for the polynomial families it is the
+        reference that the streaming kernels of :mod:`sklearn_slaf._kernels` are
+        tested against (same maths, far more time and memory).
+        """
+        flat = self._check_input(x)
+        batch_stats, w = self._batch_weight(flat)
+        r = self._input_range(flat, batch_stats, w)
+        if r is not None:
             x = x / r
         g = _basis.evaluate(self.basis, x, self.degree)
         coef = self._per_unit(self.effective_coefficients())

@@ -1,0 +1,173 @@
+"""Training-step cost of SLAF layers against ReLU, with the streaming kernel and the reference path.
+
+One forward + backward step (mean squared error, gradients zeroed in between) of a
+64-256-256-1 :class:`sklearn_slaf.network.SLNN` on a float32 batch of 4096 on the CPU,
+for SLAF of degree 4 and 8 in the ``power`` and ``chebyshev`` bases, each once with the
+streaming kernel of :mod:`sklearn_slaf._kernels` (the default forward) and once with
+the stacked reference path (``SLAF._forward_reference``, the pre-kernel
+implementation), against the same network with ReLU. Times are medians over
+``--repeat`` steps after warm-up, all taken in this one process with the
+configurations interleaved round by round, so that drift of the machine hits them
+alike. Memory is the number of bytes autograd saves for the backward pass (counted
+with :func:`torch.autograd.graph.saved_tensors_hooks`; deterministic) and, unless
+``--no-rss``, the peak resident set size of a fresh subprocess (Linux) during a few
+steps of the configuration, over its resident size before them.
+
+Usage: ``python benchmarks/slaf_layer.py [--repeat 15] [--no-rss]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+from _common import save
+
+from sklearn_slaf import _kernels
+from sklearn_slaf.network import SLNN
+
+SEED = 0
+BATCH = 4096
+WIDTHS = (64, (256, 256), 1)
+THREADS = 2
+MIB = 2**20
+
+
+def configs() -> list[dict]:
+    """ReLU first (the baseline), then every SLAF setting with both paths."""
+    out = [{"activation": "relu", "basis": "-", "degree": "-", "path": "-"}]
+    for family in ("power", "chebyshev"):
+        for degree in (4, 8):
+            for path in ("kernel", "reference"):
+                out.append({"activation": "slaf", "basis": family, "degree": degree, "path": path})
+    return out
+
+
+def build(cfg: dict) -> tuple[SLNN, torch.Tensor, torch.Tensor]:
+    """The network of a configuration in training mode, and a fixed batch."""
+    gen = torch.Generator().manual_seed(SEED)
+    n_in, hidden, n_out = WIDTHS
+    if cfg["activation"] == "relu":
+        net = SLNN(n_in, hidden, n_out, hidden_activation="relu", generator=gen)
+    else:
+        net = SLNN(n_in, hidden, n_out, degree=cfg["degree"], basis=cfg["basis"], generator=gen)
+        if cfg["path"] == "reference":
+            for layer in net.slaf_layers():
+                layer.forward = layer._forward_reference  # instance attribute shadows the method
+    x = torch.randn(BATCH, n_in, generator=gen)
+    y = torch.randn(BATCH, n_out, generator=gen)
+    return net.train(), x, y
+
+
+def train_step(net: SLNN, x: torch.Tensor, y: torch.Tensor) -> None:
+    net.zero_grad(set_to_none=True)
+    torch.nn.functional.mse_loss(net(x), y).backward()
+
+
+def saved_bytes(net: SLNN, x: torch.Tensor, y: torch.Tensor) -> int:
+    """Bytes of the distinct storages autograd keeps for the backward pass of one step."""
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    net.zero_grad(set_to_none=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = torch.nn.functional.mse_loss(net(x), y)
+    loss.backward()
+    # parameters are saved by reference, not copied: count activations only
+    params = {p.untyped_storage().data_ptr() for p in net.parameters()}
+    return sum(n for ptr, n in storages.items() if ptr not in params)
+
+
+def time_steps(cases: list[tuple[SLNN, torch.Tensor, torch.Tensor]], repeat: int, warmup: int = 3) -> list[float]:
+    """Median seconds per step of every case, interleaving the cases round by round."""
+    for case in cases:
+        for _ in range(warmup):
+            train_step(*case)
+    times: list[list[float]] = [[] for _ in cases]
+    for _ in range(repeat):
+        for i, case in enumerate(cases):
+            start = time.perf_counter()
+            train_step(*case)
+            times[i].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def peak_rss_child(cfg: dict) -> None:
+    """Subprocess entry: print the peak RSS over the resident size before the steps (bytes).
+
+    The high-water mark is reset first (``/proc/self/clear_refs``), so that the
+    transient peak of importing torch does not hide the steps' own.
+    """
+    torch.set_num_threads(THREADS)
+    case = build(cfg)
+    train_step(*case)  # one-off allocations (gradients, thread pools) belong to the baseline
+    before = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    for _ in range(5):
+        train_step(*case)
+    print(json.dumps({"peak_growth": (_status_kib("VmHWM") - before) * 1024}))
+
+
+def peak_rss(cfg: dict) -> float:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(cfg)], capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])["peak_growth"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS subprocesses")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        peak_rss_child(json.loads(args.child))
+        return
+    torch.set_num_threads(THREADS)
+    cfgs = configs()
+    cases = [build(cfg) for cfg in cfgs]
+    saved = [saved_bytes(*case) for case in cases]
+    seconds = time_steps(cases, args.repeat)
+    rss = [None] * len(cfgs) if args.no_rss else [peak_rss(cfg) for cfg in cfgs]
+    relu_t, relu_saved, relu_rss = seconds[0], saved[0], rss[0]
+    ref_time = {(c["basis"], c["degree"]): t for c, t in zip(cfgs, seconds) if c["path"] == "reference"}
+    rows = []
+    for cfg, t, s, m in zip(cfgs, seconds, saved, rss):
+        ref = ref_time.get((cfg["basis"], cfg["degree"]))
+        rows.append([
+            cfg["activation"], cfg["basis"], cfg["degree"], cfg["path"],
+            1e3 * t, t / relu_t, ref / t if cfg["path"] == "kernel" else "-",
+            s / MIB, s / relu_saved,
+            "-" if m is None else m / MIB, "-" if m is None else m / relu_rss,
+        ])
+    header = ["activation", "basis", "k", "path", "step ms", "time x ReLU", "kernel speed-up",
+              "saved MiB", "saved x ReLU", "peak RSS growth MiB", "RSS x ReLU"]
+    extra = {
+        "network": "SLNN 64-256-256-1, float32, CPU, MSE loss, forward + backward",
+        "batch": BATCH, "seed": SEED, "repeat": args.repeat, "set_num_threads": THREADS,
+        "timing": "median per step, configurations interleaved, one process",
+        "saved": "distinct storages autograd saves for backward (saved_tensors_hooks), parameters excluded",
+        "peak RSS": "VmHWM over VmRSS across 5 steps (after one warm-up step) in a fresh subprocess per configuration",
+    }
+    # the kernels' recycled CPU scratch buffers stay allocated between steps: report them
+    extra["kernel scratch cache MiB"] = round(_kernels._scratch.nbytes() / MIB, 1)
+    save("slaf_layer", "SLAF layer: training step against ReLU", header, rows, extra)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,318 @@
+"""Streaming kernels of the SLAF layer for the polynomial basis families.
+
+The reference forward of :class:`~sklearn_slaf.activation.SLAF` stacks the ``k`` basis
+elements into an ``(N, U, k)`` tensor, normalises it with :func:`torch.var_mean` and
+lets autograd keep every intermediate for the backward pass. That costs far more time
+and memory than the maths needs.
+
+Here the elements ``g_1 .. g_k`` are produced one at a time by the family's own
+three-term recurrence (the one :func:`sklearn_slaf.basis.evaluate` uses, so rounding
+behaves as in the reference; nothing goes through the ill-conditioned power basis),
+each is normalised and folded into the output as soon as it exists, and only
+the input ``x`` plus ``(k, U)`` statistics are saved for the backward pass, which
+recomputes ``u = x / r``, the elements and their derivatives instead of storing them.
+
+Backward maths (batch-norm backward on every element, then the chain rule through
+``u``): with upstream gradient ``y``, ``d_i = g_i - mu_i``, ``s_i = (var_i + eps)^-1/2``,
+``a_i = c_i s_i`` and ``p_i = sum_n y d_i``,
+
+* ``dL/dc_i = s_i p_i`` and ``dL/db = sum_n y``;
+* ``dL/dg_i = a_i (y - mean(y) - s_i^2 p_i d_i / N)`` and
+  ``dL/dx = sum_i dL/dg_i g_i'(u) / r``.
+
+Derivatives: ``g_i' = i g_(i-1)`` (power, hermite) or ``g_(i-1)`` (taylor) cost
+nothing; chebyshev (``T_i' = i U_(i-1)``, ``U_(i-1) = U_(i-3) + 2 T_(i-1)``) and
+legendre (``P_i' = P_(i-2)' + (2i - 1) P_(i-1)``) cost one in-place pass per degree.
+
+Performance notes. On a CPU, a fresh multi-megabyte tensor is usually handed back to
+the operating system when freed and page-faulted in again on the next allocation,
+which costs several times the arithmetic on it; the kernels therefore work in a few
+recycled scratch buffers (:class:`_Scratch`) and in place wherever autograd is not
+involved. Only plain eager torch operations are used, so the kernels run on any
+device and dtype.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+__all__ = ["FUSED_BASES", "affine_basis", "clear_scratch", "elements", "normalized_basis"]
+
+FUSED_BASES: frozenset[str] = frozenset({"power", "taylor", "hermite", "chebyshev", "legendre"})
+
+# g_i'(u) is represented as ``factor * base`` with ``base=None`` standing for the
+# constant 1, so that scalar factors fold into per-unit vectors instead of costing a
+# pass over an (N, U) tensor.
+_Derivative = tuple[float, "Tensor | None"]
+
+
+class _Scratch(threading.local):
+    """Per-thread cache of CPU scratch tensors, reused across calls.
+
+    Tensors go back with :meth:`give` once a kernel is done with them; at most
+    ``limit`` bytes are kept, those of the most recently used shape first. Devices
+    other than the CPU have caching allocators of their own and bypass the cache.
+    """
+
+    limit = 256 * 2**20
+
+    def __init__(self) -> None:
+        self._free: dict[tuple, list[Tensor]] = {}
+        self._bytes = 0
+
+    def nbytes(self) -> int:
+        """Bytes held by this thread's cache."""
+        return self._bytes
+
+    @staticmethod
+    def _key(t: Tensor) -> tuple:
+        # inference tensors cannot be written outside inference mode, so never mix them
+        return tuple(t.shape), t.dtype, t.is_inference()
+
+    def take(self, like: Tensor) -> Tensor:
+        """A contiguous tensor shaped like ``like``, with arbitrary contents."""
+        if like.device.type == "cpu":
+            stack = self._free.get((tuple(like.shape), like.dtype, torch.is_inference_mode_enabled()))
+            if stack:
+                t = stack.pop()
+                self._bytes -= t.nbytes
+                return t
+        return torch.empty(like.shape, dtype=like.dtype, device=like.device)
+
+    def give(self, *tensors: Tensor | None) -> None:
+        """Hand back tensors from :meth:`take` that nothing else refers to."""
+        for t in tensors:
+            if t is None or t.device.type != "cpu":
+                continue
+            key = self._key(t)
+            if self._bytes + t.nbytes > self.limit:
+                for other in [k for k in self._free if k != key]:
+                    self._bytes -= sum(b.nbytes for b in self._free.pop(other))
+            if self._bytes + t.nbytes <= self.limit:
+                self._free.setdefault(key, []).append(t)
+                self._bytes += t.nbytes
+
+
+_scratch = _Scratch()
+
+
+def clear_scratch() -> None:
+    """Free this thread's scratch tensors (the estimators call it when a fit ends)."""
+    _scratch._free.clear()
+    _scratch._bytes = 0
+
+
+def _step(family: str, n: int, u: Tensor, cur: Tensor, prev: Tensor | None, out: Tensor | None) -> Tensor:
+    """``g_{n+1}`` from ``g_n`` (``cur``) and ``g_{n-1}`` (``prev``; ``None`` is ``g_0 = 1``).
+
+    The result goes into ``out`` (a fresh tensor if ``None``), which may be ``prev``
+    itself: then ``g_{n-1}`` is overwritten. In-place operations act only on the
+    result, whose value no backward formula needs, so with ``out=None`` the step is
+    autograd-safe.
+    """
+    if family in ("power", "taylor"):
+        nxt = torch.mul(cur, u, out=out)
+        return nxt.div_(n + 1) if family == "taylor" else nxt
+    # a_n u g_n - b_n g_(n-1); chebyshev's 2 u g_n equals the reference's (2u) g_n exactly
+    a, b = {"chebyshev": (2.0, 1.0), "hermite": (1.0, float(n))}.get(family, ((2 * n + 1) / (n + 1), n / (n + 1)))
+    if out is not None and out is prev:
+        return prev.mul_(-b).addcmul_(u, cur, value=a)
+    nxt = torch.mul(u, cur, out=out)
+    if a != 1.0:
+        nxt.mul_(a)
+    return nxt.sub_(b) if prev is None else nxt.sub_(prev, alpha=b)
+
+
+def elements(family: str, u: Tensor, degree: int, buffers: tuple[Tensor, Tensor] | None = None) -> Iterator[Tensor]:
+    """Yield ``g_1(u) .. g_degree(u)`` one at a time, holding at most three of them.
+
+    Parameters
+    ----------
+    family : str
+        One of :data:`FUSED_BASES`.
+    u : torch.Tensor
+        Input, already mapped by ``x / r`` for the families that need it.
+    degree : int
+        Number of elements.
+    buffers : pair of torch.Tensor, optional
+        Two tensors shaped like ``u`` to write ``g_2, g_3, ..`` into in turn: each
+        yielded element then stays valid only until the next-but-one is yielded,
+        and nothing is differentiable. Without them every element is a fresh,
+        autograd-safe tensor.
+    """
+    prev, cur = None, u
+    yield u  # g_1 = u for every polynomial family
+    for n in range(1, degree):
+        out = None if buffers is None else buffers[n % 2]  # from g_4 on this is g_(n-1) itself
+        prev, cur = cur, _step(family, n, u, cur, prev, out)
+        yield cur
+
+
+def _with_derivatives(
+    family: str, u: Tensor, degree: int, buffers: list[Tensor]
+) -> Iterator[tuple[Tensor, _Derivative]]:
+    """Yield ``(g_i, (factor, base))`` with ``g_i'(u) = factor * base``; uses 2 or 4 buffers."""
+    gen = elements(family, u, degree, (buffers[0], buffers[1]))
+    if family in ("power", "taylor", "hermite"):
+        prev = None
+        for i, g in enumerate(gen, start=1):
+            yield g, (1.0 if family == "taylor" else float(i), prev)
+            prev = g
+        return
+    # base_i = base_(i-2) + c_i g_(i-1) with base_0 = 0, base_1 = 1: U_(i-1) or P_i'
+    cheb = family == "chebyshev"
+    older = old = None  # base_(i-2), base_(i-1); None at i <= 2 stands for 0 and 1
+    prev = None
+    for i, g in enumerate(gen, start=1):
+        if i >= 2:
+            c = 2.0 if cheb else 2.0 * i - 1.0
+            if i >= 4:  # base_(i-2) is one of our buffers and no longer needed
+                nxt = older.add_(prev, alpha=c)
+            else:
+                nxt = torch.mul(prev, c, out=buffers[i % 2 + 2])
+                if i == 3:
+                    nxt.add_(1.0)
+            older, old = old, nxt
+        yield g, (float(i) if cheb else 1.0, old)
+        prev = g
+
+
+def affine_basis(family: str, u: Tensor, coef: Tensor, bias: Tensor) -> Tensor:
+    """``bias + sum_i coef[:, i] g_i(u)`` without materialising the ``(N, U, k)`` stack.
+
+    Differentiable by ordinary autograd. Used for evaluation mode, batches of one and
+    layers without normalisation, where the coefficients are fixed per unit.
+
+    Parameters
+    ----------
+    family : str
+        One of :data:`FUSED_BASES`.
+    u : torch.Tensor of shape (..., U)
+    coef : torch.Tensor of shape (U, k)
+    bias : torch.Tensor of shape (U,)
+    """
+    # under autograd every element must survive for the backward pass; otherwise recycle
+    recycle = not (torch.is_grad_enabled() and any(t.requires_grad for t in (u, coef, bias)))
+    buffers = (_scratch.take(u), _scratch.take(u)) if recycle and coef.shape[-1] > 1 else None
+    out = None
+    for i, g in enumerate(elements(family, u, coef.shape[-1], buffers)):
+        # addcmul_'s backward needs only g and the coefficient, so updating out in place is safe
+        out = torch.addcmul(bias, g, coef[:, i]) if out is None else out.addcmul_(g, coef[:, i])
+    if buffers is not None:
+        _scratch.give(*buffers)
+    return out
+
+
+class _NormalizedBasis(torch.autograd.Function):
+    """Training-mode SLAF on a batch: normalise each element with batch statistics."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, r: Tensor | None, coef: Tensor, bias: Tensor, family: str, eps: float):
+        # u goes into scratch and is recomputed in backward: saving x instead costs the
+        # same memory and spares a page-faulted allocation
+        work = [_scratch.take(x) for _ in range(3 if r is None else 4)]
+        u = x if r is None else torch.div(x, r, out=work[3])
+        out = torch.empty_like(u, memory_format=torch.contiguous_format)
+        means, variances, scales = [], [], []
+        shift = bias
+        for i, g in enumerate(elements(family, u, coef.shape[1], (work[0], work[1]))):
+            mu = g.mean(0)
+            # two-pass variance: as accurate as torch.var_mean and far cheaper on a CPU
+            var = torch.sub(g, mu, out=work[2]).square_().mean(0)
+            s = torch.rsqrt(var + eps)
+            a = coef[:, i] * s
+            # out = sum_i a_i g_i + (b - sum_i a_i mu_i), the reference's own folding
+            if i == 0:
+                torch.mul(g, a, out=out)
+            else:
+                out.addcmul_(g, a)
+            shift = shift - a * mu
+            means.append(mu)
+            variances.append(var)
+            scales.append(s)
+        _scratch.give(*work)
+        out.add_(shift)
+        mean, var, scale = torch.stack(means), torch.stack(variances), torch.stack(scales)
+        ctx.family = family
+        ctx.save_for_backward(x, r, coef, mean, scale)
+        ctx.mark_non_differentiable(mean, var)
+        return out, mean, var
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, gy: Tensor, _gmean, _gvar):
+        x, r, coef, mean, scale = ctx.saved_tensors
+        need_x, _, need_c, need_b = ctx.needs_input_grad[:4]
+        n, k = x.shape[0], coef.shape[1]
+        sum_y = gy.sum(0)
+        d, tmp, yc = (_scratch.take(x) for _ in range(3))
+        u = x if r is None else torch.div(x, r, out=_scratch.take(x))
+        work = [_scratch.take(u) for _ in range(2 if ctx.family in ("power", "taylor", "hermite") else 4)]
+        grad_x = None
+        if need_x:
+            pairs = _with_derivatives(ctx.family, u, k, work)
+            torch.sub(gy, sum_y / n, out=yc)
+            grad_x = torch.empty_like(u, memory_format=torch.contiguous_format)
+        else:
+            pairs = ((g, None) for g in elements(ctx.family, u, k, (work[0], work[1])))
+        grad_coef = []
+        for i, (g, deriv) in enumerate(pairs):
+            torch.sub(g, mean[i], out=d)
+            p = torch.mul(gy, d, out=tmp).sum(0)
+            grad_coef.append(p * scale[i])
+            if deriv is None:
+                continue
+            # dL/dg_i g_i' / r = f base (ar_i (y - mean y) - w_i d_i) with g_i' = f base
+            f, base = deriv
+            ar = coef[:, i] * scale[i] if r is None else coef[:, i] * scale[i] / r
+            w = ar * scale[i].square() * p * (1.0 / n)
+            if base is None:  # g_1' = 1
+                torch.mul(d, w.neg(), out=grad_x).addcmul_(yc, ar)
+            else:
+                torch.mul(d, w.neg(), out=tmp).addcmul_(yc, ar)
+                grad_x.addcmul_(tmp, base, value=f)
+        _scratch.give(d, tmp, yc, *work, None if u is x else u)
+        grad_c = torch.stack(grad_coef, dim=1) if need_c else None
+        return grad_x, None, grad_c, sum_y if need_b else None, None, None
+
+
+def normalized_basis(
+    family: str, x: Tensor, r: Tensor | None, coef: Tensor, bias: Tensor, eps: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Training-mode SLAF output with batch statistics, and those statistics.
+
+    Computes ``bias + sum_i coef[:, i] (g_i(u) - mu_i) / sqrt(var_i + eps)`` with
+    ``u = x / r`` and the biased batch mean and variance of every element, saving only
+    ``x`` and ``(k, U)`` statistics for the backward pass. Supports first derivatives
+    (double backward raises).
+
+    Parameters
+    ----------
+    family : str
+        One of :data:`FUSED_BASES`.
+    x : torch.Tensor of shape (N, U)
+        Pre-activations, ``N >= 2``.
+    r : torch.Tensor of shape (U,) or None
+        Input range of the map ``u = x / r`` (treated as a constant), or ``None`` for
+        no map.
+    coef : torch.Tensor of shape (U, k)
+        Per-unit coefficients of the normalised elements.
+    bias : torch.Tensor of shape (U,)
+    eps : float
+
+    Returns
+    -------
+    out : torch.Tensor of shape (N, U)
+    mean, var : torch.Tensor of shape (k, U)
+        Batch statistics of the elements (not differentiable).
+    """
+    if family not in FUSED_BASES:
+        raise ValueError(f"no streaming kernel for basis={family!r}; use one of {sorted(FUSED_BASES)}.")
+    if r is not None:
+        r = r.detach()
+    return _NormalizedBasis.apply(x, r, coef, bias, family, float(eps))

@@ -1,0 +1,186 @@
+"""The streaming SLAF kernels against the stacked reference path (``SLAF._forward_reference``)."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_slaf import _kernels, basis
+from sklearn_slaf.activation import SLAF
+
+F64 = torch.float64
+FAMILIES = basis.POLYNOMIAL_BASES
+
+
+def make_layer(family, degree, sharing="unit", units=4, dtype=F64, seed=0, **kw):
+    gen = torch.Generator().manual_seed(seed)
+    kw = {"gate": True, "init": "tanh", "init_std": 0.5, **kw}
+    layer = SLAF(units, degree, family, coef_sharing=sharing, generator=gen, dtype=dtype, **kw)
+    with torch.no_grad():
+        if layer.gate_logit is not None:
+            layer.gate_logit.normal_(0.0, 1.0, generator=gen)
+        layer.bias.normal_(0.0, 1.0, generator=gen)
+    return layer
+
+
+def batch(n, units, dtype=F64, seed=1, shift=0.3):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, units, dtype=F64, generator=gen) * 1.5 + shift
+    w = torch.randn(n, units, dtype=F64, generator=gen)
+    return x.to(dtype), w.to(dtype)
+
+
+def step(layer, x, w, reference, calls=1):
+    """Output, input gradient, parameter gradients and buffers after ``calls`` forward passes."""
+    x = x.clone().requires_grad_()
+    for _ in range(calls):
+        y = layer._forward_reference(x) if reference else layer(x)
+    (y * w).sum().backward()
+    grads = {name: p.grad for name, p in layer.named_parameters()}
+    return {"out": y.detach(), "x.grad": x.grad, **grads, **dict(layer.named_buffers())}
+
+
+def assert_same(fast, ref, rtol):
+    assert fast.keys() == ref.keys()
+    for key, b in ref.items():
+        a = fast[key]
+        if not torch.is_floating_point(b):
+            assert torch.equal(a, b), key
+            continue
+        scale = b.abs().max().clamp_min(1e-300)
+        assert (a - b).abs().max() <= rtol * scale, (key, float((a - b).abs().max() / scale))
+
+
+def compare(layer, x, w, rtol, calls=1):
+    ref = step(copy.deepcopy(layer), x, w, True, calls)
+    fast = step(layer, x, w, False, calls)
+    assert_same(fast, ref, rtol)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("sharing", ["layer", "unit", 2])
+def test_training_step_matches_reference_in_float64(family, sharing):
+    for degree in range(1, 13):
+        x, w = batch(48, 4, seed=degree)
+        compare(make_layer(family, degree, sharing, seed=degree), x, w, rtol=1e-12)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_running_statistics_over_several_batches(family):
+    for momentum in (None, 0.3):
+        layer = make_layer(family, 5, momentum=momentum)
+        x, w = batch(40, 4)
+        compare(layer, x, w, rtol=1e-12, calls=3)
+        assert int(layer.num_batches_tracked) == 3
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("mode", ["eval", "single", "unnormalised"])
+def test_affine_paths_match_reference(family, mode):
+    layer = make_layer(family, 7, normalize=mode != "unnormalised")
+    x, w = batch(1 if mode == "single" else 30, 4)
+    layer.train()(batch(64, 4, seed=5)[0])  # move the running statistics off their start
+    if mode == "eval":
+        layer.eval()
+    compare(layer, x, w, rtol=1e-12)
+    with torch.no_grad():  # the recycled-buffer branch
+        torch.testing.assert_close(layer(x), copy.deepcopy(layer)._forward_reference(x), rtol=1e-12, atol=1e-12)
+
+
+def test_input_of_any_leading_shape():
+    layer = make_layer("legendre", 4)
+    x = batch(30, 4)[0].reshape(5, 6, 4)
+    ref = copy.deepcopy(layer)._forward_reference(x)
+    out = layer(x)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("degree", [8, 12])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_float32_is_as_accurate_as_the_reference(family, degree):
+    # both float32 paths against the float64 reference: the kernel may not be much worse
+    layer = make_layer(family, degree, units=8)
+    x, w = batch(512, 8)
+    truth = step(copy.deepcopy(layer), x, w, True)
+    ref32 = step(copy.deepcopy(layer).float(), x.float(), w.float(), True)
+    fast32 = step(copy.deepcopy(layer).float(), x.float(), w.float(), False)
+    for key in ("out", "x.grad", "coef", "bias", "gate_logit", "running_mean", "running_var"):
+        scale = truth[key].abs().max()
+        err_ref = float((ref32[key].double() - truth[key]).abs().max() / scale)
+        err_fast = float((fast32[key].double() - truth[key]).abs().max() / scale)
+        assert err_fast <= max(4 * err_ref, 5e-6), (key, err_fast, err_ref)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_gradcheck(family):
+    layer = make_layer(family, 6, units=3, momentum=None)
+    coef, bias = layer._per_unit(layer.effective_coefficients()).detach(), layer.bias.detach().expand(3)
+    x = batch(10, 3)[0].requires_grad_()
+    r = x.detach().abs().amax(0) if basis.needs_input_map(family) else None
+    inputs = (x, coef.clone().requires_grad_(), bias.clone().requires_grad_())
+    fn = lambda x, c, b: _kernels.normalized_basis(family, x, r, c, b, 1e-5)[0]
+    assert torch.autograd.gradcheck(fn, inputs)
+
+
+def test_double_backward_is_refused_not_wrong():
+    layer = make_layer("power", 3)
+    x = batch(10, 4)[0].requires_grad_()
+    (g,) = torch.autograd.grad(layer(x).square().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|twice"):
+        g.sum().backward()
+
+
+def test_only_parameter_gradients():
+    layer = make_layer("chebyshev", 5)
+    x, w = batch(20, 4)
+    ref = copy.deepcopy(layer)
+    (layer(x) * w).sum().backward()
+    (ref._forward_reference(x) * w).sum().backward()
+    for p, q in zip(layer.parameters(), ref.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_scratch_buffers_do_not_leak_between_calls():
+    layer = make_layer("hermite", 6)
+    x1, w1 = batch(32, 4, seed=1)
+    x2, w2 = batch(32, 4, seed=2)
+    expected = step(copy.deepcopy(layer), x2, w2, False)
+    with torch.inference_mode():  # inference tensors must not be recycled into training
+        layer.eval()(x1)
+    layer.train()
+    step(copy.deepcopy(layer), x1, w1, False)
+    assert_same(step(layer, x2, w2, False), expected, rtol=0.0)
+
+
+def test_saves_only_the_input_for_backward():
+    layer = make_layer("chebyshev", 8, units=16)
+    x = batch(256, 16)[0].requires_grad_()
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
+        layer(x)
+    assert sum(saved) < 2 * x.numel()
+
+
+def test_unknown_family_is_refused():
+    with pytest.raises(ValueError, match="fourier"):
+        _kernels.normalized_basis("fourier", torch.zeros(3, 2), None, torch.zeros(2, 1), torch.zeros(2), 1e-5)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("family", ["power", "chebyshev", "legendre"])
+def test_matches_reference_on_cuda(family):
+    layer = make_layer(family, 8).cuda()
+    x, w = batch(64, 4)
+    compare(layer, x.cuda(), w.cuda(), rtol=1e-12)
+
+
+def test_fit_releases_scratch_memory():
+    from sklearn_slaf import SLNNRegressor
+    from sklearn_slaf._kernels import _scratch
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(300, 4)), rng.normal(size=300)
+    SLNNRegressor(hidden_layer_sizes=(8,), max_iter=2, device="cpu", random_state=0).fit(X, y)
+    assert _scratch.nbytes() == 0
