@@ -1,0 +1,313 @@
+r"""Mean-field signal propagation and the edge of chaos, for any activation.
+
+A deep network ``y^l = W^l phi(y^{l-1}) + b^l`` with ``W ~ N(0, sigma_w^2 / fan_in)`` and
+``b ~ N(0, sigma_b^2)`` carries, in the wide limit, the variance ``q`` of a pre-activation
+and the correlation ``c`` between two inputs through the maps
+
+* ``F(q) = sigma_b^2 + sigma_w^2 E[phi(sqrt(q) Z)^2]`` (variance map),
+* ``f(c) = (sigma_b^2 + sigma_w^2 E[phi(u_1) phi(u_2)]) / F(q)`` (correlation map),
+* ``chi_1 = sigma_w^2 E[phi'(sqrt(q) Z)^2]`` (slope of ``f`` at ``c = 1``).
+
+The *edge of chaos* (EOC, Hayou, Doucet & Rousseau 2019) is where ``chi_1 = 1`` at a
+fixed point ``q* = F(q*)``: correlations then approach 1 only polynomially in depth, so
+information and gradients survive many layers. Parametrised by ``q`` the EOC curve is
+``sigma_w^2 = 1 / E[phi'^2]``, ``sigma_b^2 = q - E[phi^2] / E[phi'^2]``; a point on it is
+reached only if it is *stable*, ``F'(q*) = sigma_w^2 (E[phi'^2] + E[phi phi'']) < 1``.
+
+Activations are anything :func:`as_activation` accepts: a name (``"relu"``, ``"tanh"``,
+``"elu"``, ``"swish"``, ``"gelu"``, ...), a callable, power coefficients, a fitted
+:class:`~sklearn_slaf.activation.SLAF` layer, or (where a function says so) an
+:class:`~sklearn_slaf.network.SLNN` or fitted estimator for one result per layer.
+
+**SLAF layers.** The theory uses each SLAF layer's *evaluation-mode* activation, the
+polynomial of :meth:`~sklearn_slaf.activation.SLAF.power_coefficients` (normalisation
+with running statistics folded in), with Gaussian moments averaged over units. In
+training mode the layer normalises every basis element with the statistics of the
+batch, which for the power basis makes it scale-free: it computes its polynomial of
+the batch-standardised input, whatever the scale of the pre-activations, and centres
+with batch means like batch normalisation. That network is not described by these
+maps; the eval-mode polynomial is the activation the layer computes at inference and
+the one it computes in training when its pre-activations are distributed as the
+running statistics assume. See :func:`edge_of_chaos_init` for how the initialisation
+makes the two agree at the start.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.polynomial import polynomial as _poly
+from scipy.optimize import brentq
+
+from ._gaussian import GaussianMoments, MeanFieldActivation
+from ._meanfield import (
+    _Q_GRID,
+    _STABLE_TOL,
+    DepthProfile,
+    FixedPoint,
+    _check_derivative,
+    _check_q,
+    _check_sigma,
+    _is_model,
+    _module_of,
+    _slope,
+    as_activation,
+    basin_edge,
+    beta_q,
+    chi1,
+    correlation_map,
+    depth_profile,
+    depth_scales,
+    fixed_points,
+    gaussian_moments,
+    variance_map,
+)
+
+__all__ = [
+    "DepthProfile", "EOCCurve", "EOCPoint", "FixedPoint", "GaussianMoments", "MeanFieldActivation", "Propagation",
+    "as_activation", "basin_edge", "beta_q", "chi1", "correlation_map", "depth_profile", "depth_scales",
+    "edge_of_chaos", "edge_of_chaos_init", "eoc_curve", "fixed_points", "gaussian_moments", "propagation",
+    "variance_map",
+]
+
+
+@dataclass(frozen=True)
+class EOCPoint:
+    """A point of the edge of chaos.
+
+    Attributes
+    ----------
+    sigma_b, sigma_w : float
+        Bias and weight standard deviations (weights ``N(0, sigma_w^2 / fan_in)``).
+    q_star : float
+        Fixed-point variance of the pre-activations.
+    slope : float
+        ``F'(q*)``.
+    stable : bool
+        ``F'(q*) <= 1``: the variance converges to ``q*`` (marginally if ``= 1``).
+    beta_q : float
+        ``q* E[phi''^2] / (2 E[phi'^2])``; on the EOC ``1 - c^l ~ 1 / (beta_q l)``.
+    basin_edge : float
+        Largest initial variance from which ``q^l -> q*`` (``inf`` if unbounded, ``nan``
+        for an unstable point).
+    note : str
+        Remarks, e.g. for activations whose every ``q`` is a fixed point.
+
+    Examples
+    --------
+    >>> from sklearn_slaf.eoc import edge_of_chaos
+    >>> p = edge_of_chaos("tanh", sigma_b=0.2)[0]
+    >>> round(p.sigma_w, 3), round(p.q_star, 4), p.stable
+    (1.304, 0.5121, True)
+    """
+
+    sigma_b: float
+    sigma_w: float
+    q_star: float
+    slope: float
+    stable: bool
+    beta_q: float
+    basin_edge: float = math.inf
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class EOCCurve:
+    """The edge of chaos traced by the fixed-point variance ``q``.
+
+    Attributes
+    ----------
+    q, sigma_b, sigma_w, slope, beta_q : numpy.ndarray
+        One entry per ``q`` with ``sigma_b^2(q) >= 0``.
+    stable : numpy.ndarray of bool
+    name : str
+
+    Examples
+    --------
+    >>> from sklearn_slaf.eoc import eoc_curve
+    >>> curve = eoc_curve([0.0, 0.0, 1.0], q=[0.25, 1.0])  # phi = x**2
+    >>> (curve.sigma_b * curve.sigma_w).round(6).tolist()
+    [0.25, 0.25]
+    """
+
+    q: np.ndarray
+    sigma_b: np.ndarray
+    sigma_w: np.ndarray
+    slope: np.ndarray
+    stable: np.ndarray
+    beta_q: np.ndarray
+    name: str = ""
+
+
+# ---------------------------------------------------------------------------- the edge of chaos
+def _eoc_roots(act: MeanFieldActivation, sb: float, q_max: float = 1e4):
+    """Fixed-point variances of the EOC at ``sigma_b``; ``None`` if the curve is degenerate.
+
+    Degenerate means ``q = E[phi^2] / E[phi'^2]`` for every ``q`` (ReLU, identity): the
+    whole curve is the single point ``sigma_b = 0``.
+    """
+    if act.is_polynomial:
+        n_, d_ = act.q_phi2, act.q_dphi2
+        h = _poly.polysub(_poly.polymul([0.0, 1.0], d_), n_)  # q E[phi'^2] - E[phi^2] = sigma_b^2(q) E[phi'^2]
+        scale = max(np.abs(h).max(initial=0.0), np.abs(n_).max(initial=0.0), 1e-300)
+        if np.all(np.abs(h) <= 1e-12 * scale):
+            return None
+        eq = np.trim_zeros(_poly.polysub(h, sb**2 * d_), "b")
+        if eq.size <= 1:
+            return []
+        roots = np.atleast_1d(_poly.polyroots(eq))
+        cand = [float(r.real) for r in roots if abs(r.imag) <= 1e-7 * (1 + abs(r)) and r.real > 0]
+        return sorted(q for q in cand if _poly.polyval(q, d_) > 0 and q <= q_max)
+    grid = _Q_GRID[_Q_GRID <= q_max]
+    m = act.moments(grid)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sb2 = grid - m.phi2 / m.dphi2
+    if np.all(np.abs(sb2) <= 1e-9 * grid):
+        return None
+    g = sb2 - sb**2
+    fn = lambda v: v - float(act.moments(v).phi2) / float(act.moments(v).dphi2) - sb**2
+    idx = np.flatnonzero(np.isfinite(g[:-1]) & np.isfinite(g[1:]) & (np.sign(g[:-1]) * np.sign(g[1:]) <= 0) & (g[:-1] != 0))
+    return [brentq(fn, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-14) for i in idx]
+
+
+def _eoc_point(act: MeanFieldActivation, q: float, sb: float, note: str = "") -> EOCPoint:
+    m = act.moments(q)
+    _check_derivative(act, m)
+    sw = 1.0 / math.sqrt(float(m.dphi2))
+    slope = float(_slope(m, sw))
+    stable = slope <= 1 + _STABLE_TOL
+    # an unstable point repels the variance: it has no basin
+    edge = basin_edge(act, sigma_w=sw, sigma_b=sb, q_star=q) if stable else math.nan
+    return EOCPoint(
+        float(sb), sw, float(q), slope, stable, float(q * m.ddphi2 / (2 * m.dphi2)), edge, note
+    )
+
+
+def _per_slaf_layer(model, fn):
+    layers = [(i, l) for i, l in enumerate(_module_of(model).slaf_layers()) if l is not None]
+    if not layers:
+        raise ValueError("the network has no SLAF layer; pass a layer's activation name instead.")
+    out = []
+    for i, layer in layers:
+        try:
+            out.append(fn(as_activation(layer, name=f"layer {i} ({layer.basis}, degree={layer.degree})")))
+        except ValueError as exc:
+            raise ValueError(f"hidden layer {i}: {exc}") from None
+    return out
+
+
+def edge_of_chaos(activation, sigma_b: float) -> list[EOCPoint] | list[list[EOCPoint]]:
+    """Every edge-of-chaos point of ``activation`` for the bias scale ``sigma_b``.
+
+    Solves ``sigma_b^2 = q - E[phi^2] / E[phi'^2]`` for the fixed-point variance ``q``
+    (a polynomial root problem for polynomial activations, bracketing on
+    ``q in [1e-6, 1e4]`` otherwise) and returns, for each root, ``sigma_w = E[phi'^2]^{-1/2}``,
+    ``F'(q*)``, the stability flag and ``beta_q``. An unstable point (``F'(q*) > 1``,
+    e.g. Swish at small ``sigma_b``) exists on paper but the variance runs away from it.
+
+    Parameters
+    ----------
+    activation : see :func:`as_activation`, or an SLNN / fitted estimator
+        For a network, one list per SLAF layer (in order).
+    sigma_b : float >= 0
+
+    Returns
+    -------
+    list of EOCPoint, sorted by ``q_star`` (a list of such lists for a network)
+
+    Raises
+    ------
+    ValueError
+        ``sigma_b < 0``; no EOC point for this ``sigma_b`` (the message gives the range
+        of ``sigma_b`` the curve covers); an activation with ``E[phi'^2] = 0``.
+
+    Notes
+    -----
+    For activations with ``E[phi^2] = q E[phi'^2]`` at every ``q`` (ReLU, identity)
+    the curve degenerates to the point ``sigma_b = 0``, where ``F(q) = q``: every
+    variance is a (marginal) fixed point. The point is returned with ``q_star = 1``
+    and a note.
+
+    Examples
+    --------
+    >>> from sklearn_slaf.eoc import edge_of_chaos
+    >>> p, = edge_of_chaos("relu", sigma_b=0.0)
+    >>> round(p.sigma_w ** 2, 10)
+    2.0
+    >>> p, = edge_of_chaos([0.0, 0.0, 1.0], sigma_b=0.5)  # phi = x**2
+    >>> round(p.sigma_w * 0.5, 10)
+    0.25
+    """
+    sb = _check_sigma("sigma_b", sigma_b)
+    if _is_model(activation):
+        return _per_slaf_layer(activation, lambda a: edge_of_chaos(a, sb))
+    act = as_activation(activation)
+    _check_derivative(act, act.moments(np.array([1e-2, 1.0, 1e2])))
+    roots = _eoc_roots(act, sb)
+    if roots is None:
+        if sb > 1e-12:
+            raise ValueError(
+                f"{act.name!r} has E[phi^2] = q E[phi'^2] at every q: its edge of chaos is the single "
+                f"point sigma_b = 0 (sigma_w = {1 / math.sqrt(float(act.moments(1.0).dphi2)):.6g}); got sigma_b={sb:g}."
+            )
+        note = "F(q) = q for every q (the curve is one point): every variance is a marginal fixed point; q_star set to 1"
+        return [_eoc_point(act, 1.0, 0.0, note)]
+    if not roots:
+        curve = eoc_curve(act, q=_Q_GRID)
+        span = (
+            f"its curve covers sigma_b in [{curve.sigma_b.min():.4g}, {curve.sigma_b.max():.4g}] for q in [1e-6, 1e4]"
+            if curve.q.size else "sigma_b^2(q) = q - E[phi^2]/E[phi'^2] is negative for every q in [1e-6, 1e4]"
+        )
+        raise ValueError(f"{act.name!r} has no edge-of-chaos point at sigma_b={sb:g}: {span}.")
+    return [_eoc_point(act, q, sb) for q in roots]
+
+
+def eoc_curve(activation, q=None, *, n: int = 200, q_range: tuple[float, float] = (1e-3, 1e2)):
+    """The edge of chaos as a curve in ``(sigma_b, sigma_w)``, parametrised by ``q*``.
+
+    ``sigma_w^2(q) = 1 / E[phi'^2]``, ``sigma_b^2(q) = q - E[phi^2] / E[phi'^2]``; values
+    of ``q`` with ``sigma_b^2 < 0`` are dropped (tiny negative round-off is set to 0).
+
+    Parameters
+    ----------
+    activation : see :func:`as_activation`, or an SLNN / fitted estimator (one curve per SLAF layer)
+    q : array-like of float > 0, optional
+        Variances to evaluate; by default ``n`` log-spaced values in ``q_range``.
+    n : int, default=200
+    q_range : (float, float), default=(1e-3, 1e2)
+
+    Returns
+    -------
+    EOCCurve (a list of them for a network)
+
+    Examples
+    --------
+    >>> from sklearn_slaf.eoc import eoc_curve
+    >>> curve = eoc_curve("tanh", n=50)
+    >>> bool(curve.stable.all())
+    True
+    """
+    if _is_model(activation):
+        return _per_slaf_layer(activation, lambda a: eoc_curve(a, q, n=n, q_range=q_range))
+    act = as_activation(activation)
+    if q is None:
+        lo, hi = (float(v) for v in q_range)
+        if not (0 < lo < hi and math.isfinite(hi)):
+            raise ValueError(f"q_range must be (low, high) with 0 < low < high; got {q_range!r}.")
+        q = np.geomspace(lo, hi, int(n))
+    q = _check_q(np.atleast_1d(q))
+    m = act.moments(q)
+    _check_derivative(act, m)
+    sb2 = q - m.phi2 / m.dphi2
+    sb2 = np.where((sb2 < 0) & (sb2 > -1e-10 * q), 0.0, sb2)
+    keep = sb2 >= 0
+    sw = 1.0 / np.sqrt(m.dphi2)
+    slope = _slope(m, sw)
+    beta = q * m.ddphi2 / (2 * m.dphi2)
+    return EOCCurve(q[keep], np.sqrt(sb2[keep]), sw[keep], slope[keep], slope[keep] <= 1 + _STABLE_TOL, beta[keep], act.name)
+
+
+# the network-level tools build on everything above
+from ._eoc_network import Propagation, edge_of_chaos_init, propagation  # noqa: E402

@@ -1,0 +1,122 @@
+"""Matplotlib views of the mean-field theory (optional dependency).
+
+Every function draws on ``ax`` (a new figure's axes if ``None``) and returns the axes.
+matplotlib is imported only when a function is called; install it with
+``pip install matplotlib`` (or the ``test`` extra).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import eoc as _eoc
+
+__all__ = ["plot_variance_map", "plot_correlation_map", "plot_eoc_curve", "plot_depth_profile"]
+
+
+def _axes(ax):
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "sklearn_slaf.plotting needs matplotlib: pip install matplotlib (or sklearn-slaf[test])."
+        ) from exc
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    return ax
+
+
+def plot_variance_map(activation, *, sigma_w: float, sigma_b: float, q_max: float = 4.0, ax=None):
+    """Plot ``F(q)`` against the diagonal, marking the fixed points (filled: stable).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn_slaf.plotting import plot_variance_map
+    >>> ax = plot_variance_map("tanh", sigma_w=1.3042, sigma_b=0.2)
+    """
+    ax = _axes(ax)
+    act = _eoc.as_activation(activation)
+    q = np.linspace(q_max / 400, q_max, 400)
+    ax.plot(q, _eoc.variance_map(act, q, sigma_w=sigma_w, sigma_b=sigma_b), label=f"F(q), {act.name}")
+    ax.plot(q, q, "k--", lw=0.8, label="q")
+    for p in _eoc.fixed_points(act, sigma_w=sigma_w, sigma_b=sigma_b, q_max=q_max):
+        if not math.isnan(p.q):
+            ax.plot(p.q, p.q, "o", color="C3", mfc="C3" if p.stable else "white")
+    ax.set(xlabel="q (layer l)", ylabel="q (layer l+1)", title=f"variance map, sigma_w={sigma_w:.3g}, sigma_b={sigma_b:.3g}")
+    ax.legend()
+    return ax
+
+
+def plot_correlation_map(activation, *, sigma_w: float, sigma_b: float, q: float | None = None, ax=None):
+    """Plot the correlation map ``f(c)`` against the diagonal.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn_slaf.plotting import plot_correlation_map
+    >>> ax = plot_correlation_map("relu", sigma_w=2 ** 0.5, sigma_b=0.0, q=1.0)
+    """
+    ax = _axes(ax)
+    act = _eoc.as_activation(activation)
+    c = np.linspace(-1, 1, 81)
+    ax.plot(c, _eoc.correlation_map(act, c, sigma_w=sigma_w, sigma_b=sigma_b, q=q), label=f"f(c), {act.name}")
+    ax.plot(c, c, "k--", lw=0.8, label="c")
+    ax.set(xlabel="c (layer l)", ylabel="c (layer l+1)", title="correlation map")
+    ax.legend()
+    return ax
+
+
+def plot_eoc_curve(activation, *, q_range: tuple[float, float] = (1e-3, 1e2), n: int = 200, ax=None):
+    """Plot the edge of chaos in ``(sigma_b, sigma_w)``: stable points solid, unstable dotted.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn_slaf.plotting import plot_eoc_curve
+    >>> ax = plot_eoc_curve("swish")
+    """
+    ax = _axes(ax)
+    curve = _eoc.eoc_curve(activation, q_range=q_range, n=n)
+    for flag, style, label in ((True, "-", "stable"), (False, ":", "unstable")):
+        sb = np.where(curve.stable == flag, curve.sigma_b, np.nan)
+        ax.plot(sb, curve.sigma_w, style, color="C0" if flag else "C3", label=f"{curve.name}, {label}")
+    ax.set(xlabel="sigma_b", ylabel="sigma_w", title="edge of chaos")
+    ax.legend()
+    return ax
+
+
+def plot_depth_profile(profile, *, ax=None):
+    """Plot per-layer ``q^l`` and ``1 - c^l`` of a :class:`~sklearn_slaf.eoc.Propagation`
+    (measured and mean-field) or a :class:`~sklearn_slaf.eoc.DepthProfile`.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn_slaf.eoc import depth_profile
+    >>> from sklearn_slaf.plotting import plot_depth_profile
+    >>> ax = plot_depth_profile(depth_profile("tanh", 20, sigma_w=1.3042, sigma_b=0.2))
+    """
+    ax = _axes(ax)
+    twin = ax.twinx()
+    if isinstance(profile, _eoc.Propagation):
+        ax.plot(profile.layer, profile.q_measured, "o", color="C0", label="q measured")
+        ax.plot(profile.layer, profile.q_predicted, "-", color="C0", label="q mean field")
+        twin.plot(profile.layer, 1 - profile.c_measured, "s", color="C1", label="1 - c measured")
+        twin.plot(profile.layer, 1 - profile.c_predicted, "-", color="C1", label="1 - c mean field")
+    else:
+        ax.plot(profile.layer, profile.q, "-", color="C0", label="q")
+        twin.plot(profile.layer, profile.one_minus_c, "-", color="C1", label="1 - c")
+    ax.set(xlabel="layer", ylabel="q", title="signal propagation")
+    twin.set_ylabel("1 - c")
+    twin.set_yscale("log")
+    lines = ax.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize="small")
+    return ax
