@@ -264,3 +264,21 @@ def test_cuda_fit_pickles_to_cpu(reg_data, monkeypatch):
         back = pickle.loads(blob)
     assert back.device_.type == "cpu"
     np.testing.assert_allclose(back.predict(X), reg.predict(X), rtol=1e-5, atol=1e-5 * np.abs(y).max())
+
+
+def test_edge_of_chaos_initialisation_through_the_estimators(reg_data, clf_data):
+    from sklearn_slaf import edge_of_chaos, propagation
+
+    X, y = reg_data
+    kw = {**FAST, "hidden_layer_sizes": (32, 32), "weight_init": "edge_of_chaos", "activation_init": "tanh"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # fallbacks to the nearest stable point are announced
+        reg = SLNNRegressor(**kw).fit(X, y)
+        clf = SLNNClassifier(**kw).fit(*clf_data)
+    assert np.isfinite(reg.predict(X)).all() and clf.score(*clf_data) > 0.5
+    w = reg.module_.hidden[1].weight.detach()
+    assert 0.5 < float(w.std() * np.sqrt(32)) < 3.0  # sigma_w of a stable EOC point, not Xavier's
+    per_layer = edge_of_chaos(reg, sigma_b=0.3)
+    assert len(per_layer) == 2
+    prop = propagation(reg, X[:20])
+    assert prop is not None
