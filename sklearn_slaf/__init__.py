@@ -4,20 +4,34 @@ from .activation import SLAF
 from .classifier import SLNNClassifier
 from .eoc import edge_of_chaos, edge_of_chaos_init, eoc_curve, propagation
 from .network import SLNN
+from .polynomial import (
+    ConditioningWarning,
+    LeastSquaresComparison,
+    NetworkPolynomial,
+    PolynomialFeatureEquivalent,
+    compare_with_least_squares,
+    expand_network,
+)
 from .regressor import SLNNRegressor
 from .training import TrainingDivergedError
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ConditioningWarning",
+    "LeastSquaresComparison",
+    "NetworkPolynomial",
+    "PolynomialFeatureEquivalent",
     "SLAF",
     "SLNN",
     "SLNNClassifier",
     "SLNNRegressor",
     "TrainingDivergedError",
+    "compare_with_least_squares",
     "edge_of_chaos",
     "edge_of_chaos_init",
     "eoc_curve",
+    "expand_network",
     "propagation",
     "__version__",
 ]
