@@ -201,7 +201,10 @@ class BaseSLNN(BaseEstimator):
         if X.shape[0] < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in self.module_.modules()):
             raise ValueError("Found 1 sample: batch normalisation needs at least 2 samples to train.")
         config = self._config(X.shape[0])
-        if first and self.early_stopping and not incremental:
+        if not incremental:  # each fit stops on its own progress, warm-started or not
+            st = self._state
+            st.best_validation_score, st.no_improvement, st.converged = -np.inf, 0, False
+        if self.early_stopping and not incremental:
             X, Y, sw, val = self._split_validation(X, Y, sw)
         else:
             val = None
@@ -341,9 +344,3 @@ class BaseSLNN(BaseEstimator):
                 dev = torch.device("cpu")
             self.device_ = dev
             self.module_ = self.module_.to(dev)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.non_deterministic = False
-        return tags

@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from ._gaussian import MeanFieldActivation
-from ._meanfield import _check_derivative, _check_sigma, _layer_activation, _module_of
+from ._meanfield import _check_derivative, _check_sigma, _layer_activation
 from .eoc import EOCPoint, _eoc_point, edge_of_chaos, eoc_curve
+from .network import draw_linear_, module_of
 
 __all__ = ["Propagation", "edge_of_chaos_init", "propagation"]
 
@@ -158,7 +159,7 @@ def edge_of_chaos_init(net, generator: torch.Generator | None = None, *, sigma_b
     >>> round(pts[0].sigma_w, 3), round(pts[0].q_star, 4)
     (1.304, 0.5121)
     """
-    net = _module_of(net)
+    net = module_of(net)
     sb = None if sigma_b is None else _check_sigma("sigma_b", sigma_b)
     if generator is not None and generator.device.type != "cpu":
         raise ValueError("generator must be a CPU torch.Generator.")
@@ -170,13 +171,7 @@ def edge_of_chaos_init(net, generator: torch.Generator | None = None, *, sigma_b
         specs.append((points[0].q_star - p.sigma_b**2 if i == 0 else p.sigma_w**2, p.sigma_b))
     specs.append((points[-1].sigma_w**2 if points else 1.0, 0.0))
     for lin, (var_w, sd_b) in zip(net.linear_layers, specs):
-        w = torch.empty(lin.weight.shape, dtype=lin.weight.dtype)
-        w.normal_(0.0, math.sqrt(max(var_w, 0.0) / lin.in_features), generator=generator)
-        b = torch.zeros(lin.bias.shape, dtype=lin.bias.dtype)
-        if sd_b > 0:
-            b.normal_(0.0, sd_b, generator=generator)
-        lin.weight.copy_(w)
-        lin.bias.copy_(b)
+        draw_linear_(lin, generator, ("normal", math.sqrt(max(var_w, 0.0) / lin.in_features)), ("normal", sd_b))
     return points
 
 
@@ -262,7 +257,7 @@ def propagation(model, X, *, max_pairs: int = 32, random_state: int = 0) -> Prop
     >>> prop.layer.tolist()
     [1, 2, 3]
     """
-    net = _module_of(model)
+    net = module_of(model)
     if not net.hidden:
         raise ValueError("the network has no hidden layer: there is nothing to propagate.")
     ref = net.input_offset
@@ -287,9 +282,13 @@ def propagation(model, X, *, max_pairs: int = 32, random_state: int = 0) -> Prop
         net.train(was)
     n = X.shape[0]
     rng = np.random.default_rng(random_state)
-    all_pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
-    idx = rng.choice(len(all_pairs), size=min(max_pairs, len(all_pairs)), replace=False)
-    pa, pb = np.array([all_pairs[i][0] for i in idx]), np.array([all_pairs[i][1] for i in idx])
+    n_all = n * (n - 1) // 2
+    idx = rng.choice(n_all, size=min(max_pairs, n_all), replace=False)
+    # decode row-major pair numbers (a < b) without listing all n (n - 1) / 2 pairs
+    rows = np.arange(n - 1)
+    first = rows * n - rows * (rows + 1) // 2  # number of pairs before row a
+    pa = np.searchsorted(first, idx, side="right") - 1
+    pb = idx - first[pa] + pa + 1
 
     def corr(y):
         num = np.einsum("pi,pi->p", y[pa], y[pb])

@@ -41,6 +41,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from . import basis as _basis
+
 __all__ = ["FUSED_BASES", "affine_basis", "clear_scratch", "elements", "normalized_basis"]
 
 FUSED_BASES: frozenset[str] = frozenset({"power", "taylor", "hermite", "chebyshev", "legendre"})
@@ -115,11 +117,10 @@ def _step(family: str, n: int, u: Tensor, cur: Tensor, prev: Tensor | None, out:
     result, whose value no backward formula needs, so with ``out=None`` the step is
     autograd-safe.
     """
-    if family in ("power", "taylor"):
+    a, b = _basis.recurrence(family, n)  # g_(n+1) = a u g_n - b g_(n-1)
+    if b == 0.0:  # power, taylor: no g_(n-1) term
         nxt = torch.mul(cur, u, out=out)
-        return nxt.div_(n + 1) if family == "taylor" else nxt
-    # a_n u g_n - b_n g_(n-1); chebyshev's 2 u g_n equals the reference's (2u) g_n exactly
-    a, b = {"chebyshev": (2.0, 1.0), "hermite": (1.0, float(n))}.get(family, ((2 * n + 1) / (n + 1), n / (n + 1)))
+        return nxt if a == 1.0 else nxt.mul_(a)
     if out is not None and out is prev:
         return prev.mul_(-b).addcmul_(u, cur, value=a)
     nxt = torch.mul(u, cur, out=out)

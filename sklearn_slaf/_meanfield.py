@@ -90,19 +90,6 @@ def _is_model(obj) -> bool:
     return isinstance(obj, SLNN) or isinstance(getattr(obj, "module_", None), SLNN)
 
 
-def _module_of(obj):
-    from .network import SLNN
-
-    if isinstance(obj, SLNN):
-        return obj
-    mod = getattr(obj, "module_", None)
-    if isinstance(mod, SLNN):
-        return mod
-    raise TypeError(
-        f"expected an SLNN module or a fitted SLNNRegressor/SLNNClassifier (with module_); got {type(obj).__name__}. "
-        "Fit the estimator first."
-    )
-
 
 def _module_function(module: nn.Module, n_units: int) -> Callable:
     """Evaluation-mode ``module`` as a float64 per-unit function (autograd-friendly)."""

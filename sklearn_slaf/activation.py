@@ -190,6 +190,8 @@ class SLAF(nn.Module):
     def _per_unit(self, t: torch.Tensor) -> torch.Tensor:
         if self.n_groups == self.num_units:
             return t
+        if self.n_groups == 1:  # a broadcast view: no copy on every forward
+            return t.expand(self.num_units, *t.shape[1:])
         return t.repeat_interleave(self.num_units // self.n_groups, dim=0)
 
     def _update(self, buf: torch.Tensor, new: torch.Tensor, w: float) -> None:

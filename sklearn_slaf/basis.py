@@ -36,6 +36,7 @@ __all__ = [
     "is_polynomial",
     "needs_input_map",
     "polyval",
+    "recurrence",
     "to_power_matrix",
     "check_basis",
 ]
@@ -68,27 +69,33 @@ def needs_input_map(name: str) -> bool:
     return check_basis(name) in _MAPPED
 
 
-def _three_term(u: torch.Tensor, degree: int, step) -> torch.Tensor:
-    # step(n, u, p_n, p_{n-1}) -> p_{n+1}; p_0 = 1 is implicit.
+def recurrence(name: str, n: int) -> tuple[float, float]:
+    """Constants ``(a_n, b_n)`` of ``g_{n+1}(u) = a_n u g_n(u) - b_n g_{n-1}(u)``, ``n >= 1``.
+
+    With ``g_0 = 1`` and ``g_1 = u`` this one table defines every polynomial family; the
+    evaluation, the power-basis conversion and the streaming kernels all read it.
+    """
+    if name == "power":
+        return 1.0, 0.0
+    if name == "taylor":
+        return 1.0 / (n + 1), 0.0
+    if name == "chebyshev":
+        return 2.0, 1.0
+    if name == "legendre":
+        return (2 * n + 1) / (n + 1), n / (n + 1)
+    if name == "hermite":
+        return 1.0, float(n)
+    raise ValueError(f"basis={name!r} has no three-term recurrence; use one of {POLYNOMIAL_BASES}.")
+
+
+def _three_term(name: str, u: torch.Tensor, degree: int) -> torch.Tensor:
     out = [u]
-    prev, cur = None, u
+    prev: torch.Tensor | float = 1.0
     for n in range(1, degree):
-        nxt = step(n, u, cur, prev)
-        out.append(nxt)
-        prev, cur = cur, nxt
+        a, b = recurrence(name, n)
+        out.append(a * u * out[-1] - b * prev)
+        prev = out[-2]
     return torch.stack(out, dim=-1)
-
-
-def _cheb_step(n, u, cur, prev):
-    return 2 * u * cur - (1 if prev is None else prev)
-
-
-def _leg_step(n, u, cur, prev):
-    return ((2 * n + 1) * u * cur - n * (1 if prev is None else prev)) / (n + 1)
-
-
-def _herm_step(n, u, cur, prev):
-    return u * cur - n * (1 if prev is None else prev)
 
 
 def _fourier_freq_phase(degree: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,8 +141,7 @@ def evaluate(name: str, u: torch.Tensor, degree: int) -> torch.Tensor:
     if name == "fourier":
         freq, phase = _fourier_freq_phase(degree, u)
         return torch.sin(u.unsqueeze(-1) * freq + phase)
-    step = {"chebyshev": _cheb_step, "legendre": _leg_step, "hermite": _herm_step}[name]
-    return _three_term(u, degree, step)
+    return _three_term(name, u, degree)
 
 
 def to_power_matrix(name: str, degree: int) -> np.ndarray:
@@ -159,20 +165,11 @@ def to_power_matrix(name: str, degree: int) -> np.ndarray:
         )
     m = np.zeros((degree + 1, degree + 1))
     m[0, 0] = 1.0
-    if name in ("power", "taylor"):
-        for i in range(1, degree + 1):
-            m[i, i] = 1.0 if name == "power" else 1.0 / math.factorial(i)
-        return m
-    shift = np.eye(degree + 1, k=-1)  # multiplication by u on coefficient vectors
     m[1, 1] = 1.0
     for n in range(1, degree):
-        up = shift @ m[n]
-        if name == "chebyshev":
-            m[n + 1] = 2 * up - m[n - 1]
-        elif name == "legendre":
-            m[n + 1] = ((2 * n + 1) * up - n * m[n - 1]) / (n + 1)
-        else:  # hermite
-            m[n + 1] = up - n * m[n - 1]
+        a, b = recurrence(name, n)
+        m[n + 1, 1:] = a * m[n, :-1]  # multiplication by u shifts the coefficients up
+        m[n + 1] -= b * m[n - 1]
     return m
 
 

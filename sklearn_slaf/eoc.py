@@ -51,7 +51,6 @@ from ._meanfield import (
     _check_q,
     _check_sigma,
     _is_model,
-    _module_of,
     _slope,
     as_activation,
     basin_edge,
@@ -64,6 +63,7 @@ from ._meanfield import (
     gaussian_moments,
     variance_map,
 )
+from .network import module_of
 
 __all__ = [
     "DepthProfile", "EOCCurve", "EOCPoint", "FixedPoint", "GaussianMoments", "MeanFieldActivation", "Propagation",
@@ -186,7 +186,7 @@ def _eoc_point(act: MeanFieldActivation, q: float, sb: float, note: str = "") ->
 
 
 def _per_slaf_layer(model, fn):
-    layers = [(i, l) for i, l in enumerate(_module_of(model).slaf_layers()) if l is not None]
+    layers = [(i, l) for i, l in enumerate(module_of(model).slaf_layers()) if l is not None]
     if not layers:
         raise ValueError("the network has no SLAF layer; pass a layer's activation name instead.")
     out = []

@@ -9,7 +9,8 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from ._expansion import DEFAULT_MAX_TERMS
-from .polynomial import PolynomialFeatureEquivalent, _module_of
+from .network import module_of
+from .polynomial import PolynomialFeatureEquivalent
 
 __all__ = ["LeastSquaresComparison", "compare_with_least_squares"]
 
@@ -152,7 +153,7 @@ def compare_with_least_squares(
     c_lls = np.column_stack([np.atleast_1d(lls.intercept_), np.atleast_2d(lls.coef_)])
     dist = float(np.linalg.norm(c_slnn - c_lls))
     n_out = c_slnn.shape[0]
-    module = _module_of(est)
+    module = module_of(est)
     test = (None, None)
     if X_test is not None:
         test = (_rmse(y_test, est.predict(X_test)), _rmse(y_test, lls.predict(pfe.transform(X_test))))

@@ -13,7 +13,7 @@ from . import basis as _basis
 from ._functions import STANDARD_ACTIVATIONS, torch_module
 from .activation import SLAF
 
-__all__ = ["SLNN", "WEIGHT_INITS", "HIDDEN_ACTIVATIONS"]
+__all__ = ["SLNN", "WEIGHT_INITS", "HIDDEN_ACTIVATIONS", "draw_linear_", "module_of"]
 
 WEIGHT_INITS: tuple[str, ...] = ("xavier", "he", "default", "edge_of_chaos")
 #: Per-layer activation names: ``"slaf"``, a standard activation, or either with ``"+bn"``
@@ -197,25 +197,50 @@ class SLNN(nn.Module):
             return
         for lin in self.linear_layers:
             fan_in, fan_out = lin.in_features, lin.out_features
-            # draw on the CPU so one CPU generator serves modules on any device
-            w = torch.empty(lin.weight.shape, dtype=lin.weight.dtype)
-            b = torch.zeros(lin.bias.shape, dtype=lin.bias.dtype)
             if scheme == "xavier":
-                bound = math.sqrt(6.0 / (fan_in + fan_out))
-                w.uniform_(-bound, bound, generator=generator)
+                draw_linear_(lin, generator, ("uniform", math.sqrt(6.0 / (fan_in + fan_out))))
             elif scheme == "he":
-                w.normal_(0.0, math.sqrt(2.0 / fan_in), generator=generator)
+                draw_linear_(lin, generator, ("normal", math.sqrt(2.0 / fan_in)))
             elif scheme == "default":
                 bound = 1.0 / math.sqrt(fan_in)
-                w.uniform_(-bound, bound, generator=generator)
-                b.uniform_(-bound, bound, generator=generator)
+                draw_linear_(lin, generator, ("uniform", bound), ("uniform", bound))
             else:
                 raise ValueError(f"weight_init must be one of {WEIGHT_INITS}; got {scheme!r}.")
-            lin.weight.copy_(w)
-            lin.bias.copy_(b)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = (x - self.input_offset) / self.input_scale
         for lin, act in zip(self.hidden, self.activations):
             h = act(lin(h))
         return self.output(h) * self.output_scale + self.output_offset
+
+
+@torch.no_grad()
+def draw_linear_(lin: nn.Linear, generator: torch.Generator | None, weight: tuple[str, float],
+                 bias: tuple[str, float] | None = None) -> None:
+    """Redraw a linear layer: ``("normal", std)`` or ``("uniform", bound)`` for each; no ``bias`` zeroes it.
+
+    Draws happen on the CPU, so one CPU generator serves modules on any device, and the
+    global generator is never used.
+    """
+    for param, spec in ((lin.weight, weight), (lin.bias, bias)):
+        t = torch.zeros(param.shape, dtype=param.dtype)
+        if spec is not None and spec[1] > 0:
+            kind, scale = spec
+            if kind == "normal":
+                t.normal_(0.0, scale, generator=generator)
+            else:
+                t.uniform_(-scale, scale, generator=generator)
+        param.copy_(t)
+
+
+def module_of(obj) -> SLNN:
+    """The :class:`SLNN` of ``obj``: the module itself or a fitted estimator's ``module_``."""
+    if isinstance(obj, SLNN):
+        return obj
+    module = getattr(obj, "module_", None)
+    if isinstance(module, SLNN):
+        return module
+    raise TypeError(
+        f"expected an SLNN module or a fitted SLNNRegressor/SLNNClassifier (an SLNN in `module_`); got "
+        f"{type(obj).__name__}. Fit the estimator first."
+    )

@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 
 from ._expansion import DEFAULT_MAX_TERMS, ConditioningWarning, NetworkPolynomial, expand_network
 from ._polyalgebra import MonomialIndex
-from .network import SLNN
+from .network import module_of
 
 __all__ = [
     "DEFAULT_MAX_TERMS",
@@ -40,16 +40,6 @@ def _is_fitted(est: Any) -> bool:
     except (NotFittedError, TypeError):
         return False
     return True
-
-
-def _module_of(est: Any) -> SLNN:
-    module = getattr(est, "module_", None)
-    if not isinstance(module, SLNN):
-        raise ValueError(
-            f"PolynomialFeatureEquivalent expands SLNNRegressor and SLNNClassifier models (estimators with an SLNN "
-            f"`module_`); got {type(est).__name__}."
-        )
-    return module
 
 
 _LATEX_ESCAPES = {"\\": r"\backslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "%": r"\%",
@@ -208,7 +198,7 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
             )
         else:
             est = clone(self.estimator).fit(X_in, y)
-        module = _module_of(est)
+        module = module_of(est)
         if getattr(est, "n_features_in_", X.shape[1]) != X.shape[1]:
             raise ValueError(
                 f"X has {X.shape[1]} features, but the estimator was fitted with {est.n_features_in_} features."

@@ -100,6 +100,9 @@ class Trainer:
         self.config = config
         self.generator = generator
         self.state = state if state is not None else TrainState()
+        # what the per-step penalty reads, found once rather than by walking the module every step
+        self._slafs = [m for m in module.modules() if isinstance(m, SLAF)]
+        self._decayed = _param_groups(module)[0]
         if self.state.optimizer is None:
             self.state.optimizer = self.make_optimizer()
 
@@ -128,13 +131,11 @@ class Trainer:
         c = self.config
         total: torch.Tensor | float = 0.0
         if c.coef_alpha > 0:
-            for m in self.module.modules():
-                if isinstance(m, SLAF):
-                    e = m.effective_coefficients()
-                    total = total + c.coef_alpha * (e.abs().sum() if c.coef_penalty == "l1" else e.square().sum())
+            for m in self._slafs:
+                e = m.effective_coefficients()
+                total = total + c.coef_alpha * (e.abs().sum() if c.coef_penalty == "l1" else e.square().sum())
         if c.solver == "lbfgs" and c.alpha > 0:
-            decay, _, _ = _param_groups(self.module)
-            total = total + 0.5 * c.alpha * sum(p.square().sum() for p in decay)
+            total = total + 0.5 * c.alpha * sum(p.square().sum() for p in self._decayed)
         return total
 
     def batch_loss(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:

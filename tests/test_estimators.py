@@ -129,6 +129,10 @@ def test_early_stopping_tracks_validation(reg_data):
     assert len(reg.validation_scores_) == reg.n_iter_ == len(reg.validation_loss_curve_)
     assert reg.best_validation_score_ == max(reg.validation_scores_)
     assert reg.t_ == reg.n_iter_ * (len(X) - round(0.1 * len(X)))
+    first = reg.n_iter_
+    reg.set_params(warm_start=True).fit(X, y)  # a warm-started fit still holds out and early-stops
+    assert len(reg.validation_scores_) == reg.n_iter_ > first
+    assert reg.best_validation_score_ == max(reg.validation_scores_[first:])
 
 
 def test_trainer_restores_best_weights():

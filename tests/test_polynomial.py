@@ -219,7 +219,7 @@ def test_transformer_refusals():
         PolynomialFeatureEquivalent(SLNNRegressor()).transform(X)
     with pytest.raises(ValueError, match="requires y to be passed"):
         PolynomialFeatureEquivalent(SLNNRegressor()).fit(X)
-    with pytest.raises(ValueError, match="expands SLNNRegressor and SLNNClassifier.*LinearRegression"):
+    with pytest.raises(TypeError, match="SLNNRegressor/SLNNClassifier.*LinearRegression"):
         PolynomialFeatureEquivalent(LinearRegression().fit(X, y)).fit(X)
     with pytest.raises(InvalidParameterError, match="coordinates"):
         PolynomialFeatureEquivalent(SLNNRegressor(), coordinates="scaled").fit(X, y)
