@@ -52,7 +52,7 @@ def _weighted_scaling(A: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, 
 class BaseSLNN(BaseEstimator):
     """Shared machinery of :class:`SLNNRegressor` and :class:`SLNNClassifier`.
 
-    Subclasses define ``_n_outputs``, ``_encode_targets``, ``_loss``, ``_score_module`` and
+    Subclasses define ``_n_outputs``, ``_encode_targets``, ``_make_loss``, ``_score_module`` and
     ``_output_scaling``.
     """
 
@@ -201,9 +201,12 @@ class BaseSLNN(BaseEstimator):
         if X.shape[0] < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in self.module_.modules()):
             raise ValueError("Found 1 sample: batch normalisation needs at least 2 samples to train.")
         config = self._config(X.shape[0])
-        if not incremental:  # each fit stops on its own progress, warm-started or not
+        if not incremental:
+            # each fit stops on its own progress and, as MLPRegressor's warm start does, starts a fresh
+            # optimiser with the current settings; partial_fit keeps the optimiser's moments
             st = self._state
             st.best_validation_score, st.no_improvement, st.converged = -np.inf, 0, False
+            st.optimizer = None
         if self.early_stopping and not incremental:
             X, Y, sw, val = self._split_validation(X, Y, sw)
         else:
@@ -215,7 +218,7 @@ class BaseSLNN(BaseEstimator):
             Xv, Yv, Wv, yv_raw = val
             validation = (self._tensor(Xv), self._tensor(Yv), None if Wv is None else self._tensor(Wv))
             score_fn = lambda m: self._score_module(m, validation[0], yv_raw, Wv)
-        trainer = Trainer(self.module_, self._loss, config, self._generator, self._state)
+        trainer = Trainer(self.module_, self._make_loss(), config, self._generator, self._state)
         epochs = 1 if incremental else None
         trainer.run(Xt, Yt, Wt, validation, score_fn, epochs=epochs, early_stopping=validation is not None)
         if not incremental:

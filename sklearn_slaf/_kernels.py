@@ -41,9 +41,13 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from . import _stacked
 from . import basis as _basis
 
-__all__ = ["FUSED_BASES", "affine_basis", "clear_scratch", "elements", "normalized_basis"]
+__all__ = [
+    "FUSED_BASES", "affine_basis", "clear_scratch", "elements", "normalized_backward", "normalized_basis",
+    "normalized_forward",
+]
 
 FUSED_BASES: frozenset[str] = frozenset({"power", "taylor", "hermite", "chebyshev", "legendre"})
 
@@ -209,77 +213,117 @@ def affine_basis(family: str, u: Tensor, coef: Tensor, bias: Tensor) -> Tensor:
     return out
 
 
+def normalized_forward(
+    family: str, x: Tensor, r: Tensor | None, coef: Tensor, bias: Tensor, eps: float
+) -> tuple[Tensor, Tensor, Tensor, tuple]:
+    """Forward maths of :func:`normalized_basis` without autograd: ``out, mean, var, ctx``.
+
+    ``ctx`` is what :func:`normalized_backward` needs. Batches with ``k N U`` up to
+    :data:`~sklearn_slaf._stacked.STACK_LIMIT` go through the stacked kernels of
+    :mod:`sklearn_slaf._stacked` (fewer operations), larger ones stream.
+    """
+    if x.numel() * coef.shape[1] <= _stacked.STACK_LIMIT:
+        out, mean, var, ctx = _stacked.stacked_forward(family, x, r, coef, bias, eps)
+        return out, mean, var, ("stacked", ctx)
+    out, mean, var, scale = _streaming_forward(family, x, r, coef, bias, eps)
+    return out, mean, var, ("streaming", (x, r, coef, mean, scale))
+
+
+def normalized_backward(family: str, gy: Tensor, ctx: tuple, need_x: bool = True) -> tuple[Tensor | None, Tensor, Tensor]:
+    """Backward maths of :func:`normalized_basis`: ``grad_x, grad_coef, grad_bias`` (per unit).
+
+    ``grad_x`` is ``None`` unless ``need_x``; see the module docstring for the formulas.
+    """
+    kind, saved = ctx
+    if kind == "stacked":
+        return _stacked.stacked_backward(family, gy, saved, need_x)
+    return _streaming_backward(family, gy, *saved, need_x)
+
+
+def _streaming_forward(
+    family: str, x: Tensor, r: Tensor | None, coef: Tensor, bias: Tensor, eps: float
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Streaming forward: ``out, mean, var, scale`` with ``scale = (var + eps) ** -0.5``."""
+    # u goes into scratch and is recomputed in backward: saving x instead costs the
+    # same memory and spares a page-faulted allocation
+    work = [_scratch.take(x) for _ in range(3 if r is None else 4)]
+    u = x if r is None else torch.div(x, r, out=work[3])
+    out = torch.empty_like(u, memory_format=torch.contiguous_format)
+    means, variances, scales = [], [], []
+    shift = bias
+    for i, g in enumerate(elements(family, u, coef.shape[1], (work[0], work[1]))):
+        mu = g.mean(0)
+        # two-pass variance: as accurate as torch.var_mean and far cheaper on a CPU
+        var = torch.sub(g, mu, out=work[2]).square_().mean(0)
+        s = torch.rsqrt(var + eps)
+        a = coef[:, i] * s
+        # out = sum_i a_i g_i + (b - sum_i a_i mu_i), the reference's own folding
+        if i == 0:
+            torch.mul(g, a, out=out)
+        else:
+            out.addcmul_(g, a)
+        shift = shift - a * mu
+        means.append(mu)
+        variances.append(var)
+        scales.append(s)
+    _scratch.give(*work)
+    out.add_(shift)
+    return out, torch.stack(means), torch.stack(variances), torch.stack(scales)
+
+
+def _streaming_backward(
+    family: str, gy: Tensor, x: Tensor, r: Tensor | None, coef: Tensor, mean: Tensor, scale: Tensor,
+    need_x: bool = True,
+) -> tuple[Tensor | None, Tensor, Tensor]:
+    """Streaming backward from the inputs and the ``(k, U)`` statistics."""
+    n, k = x.shape[0], coef.shape[1]
+    sum_y = gy.sum(0)
+    d, tmp, yc = (_scratch.take(x) for _ in range(3))
+    u = x if r is None else torch.div(x, r, out=_scratch.take(x))
+    work = [_scratch.take(u) for _ in range(2 if family in ("power", "taylor", "hermite") else 4)]
+    grad_x = None
+    if need_x:
+        pairs = _with_derivatives(family, u, k, work)
+        torch.sub(gy, sum_y / n, out=yc)
+        grad_x = torch.empty_like(u, memory_format=torch.contiguous_format)
+    else:
+        pairs = ((g, None) for g in elements(family, u, k, (work[0], work[1])))
+    grad_coef = []
+    for i, (g, deriv) in enumerate(pairs):
+        torch.sub(g, mean[i], out=d)
+        p = torch.mul(gy, d, out=tmp).sum(0)
+        grad_coef.append(p * scale[i])
+        if deriv is None:
+            continue
+        # dL/dg_i g_i' / r = f base (ar_i (y - mean y) - w_i d_i) with g_i' = f base
+        f, base = deriv
+        ar = coef[:, i] * scale[i] if r is None else coef[:, i] * scale[i] / r
+        w = ar * scale[i].square() * p * (1.0 / n)
+        if base is None:  # g_1' = 1
+            torch.mul(d, w.neg(), out=grad_x).addcmul_(yc, ar)
+        else:
+            torch.mul(d, w.neg(), out=tmp).addcmul_(yc, ar)
+            grad_x.addcmul_(tmp, base, value=f)
+    _scratch.give(d, tmp, yc, *work, None if u is x else u)
+    return grad_x, torch.stack(grad_coef, dim=1), sum_y
+
+
 class _NormalizedBasis(torch.autograd.Function):
     """Training-mode SLAF on a batch: normalise each element with batch statistics."""
 
     @staticmethod
     def forward(ctx, x: Tensor, r: Tensor | None, coef: Tensor, bias: Tensor, family: str, eps: float):
-        # u goes into scratch and is recomputed in backward: saving x instead costs the
-        # same memory and spares a page-faulted allocation
-        work = [_scratch.take(x) for _ in range(3 if r is None else 4)]
-        u = x if r is None else torch.div(x, r, out=work[3])
-        out = torch.empty_like(u, memory_format=torch.contiguous_format)
-        means, variances, scales = [], [], []
-        shift = bias
-        for i, g in enumerate(elements(family, u, coef.shape[1], (work[0], work[1]))):
-            mu = g.mean(0)
-            # two-pass variance: as accurate as torch.var_mean and far cheaper on a CPU
-            var = torch.sub(g, mu, out=work[2]).square_().mean(0)
-            s = torch.rsqrt(var + eps)
-            a = coef[:, i] * s
-            # out = sum_i a_i g_i + (b - sum_i a_i mu_i), the reference's own folding
-            if i == 0:
-                torch.mul(g, a, out=out)
-            else:
-                out.addcmul_(g, a)
-            shift = shift - a * mu
-            means.append(mu)
-            variances.append(var)
-            scales.append(s)
-        _scratch.give(*work)
-        out.add_(shift)
-        mean, var, scale = torch.stack(means), torch.stack(variances), torch.stack(scales)
-        ctx.family = family
-        ctx.save_for_backward(x, r, coef, mean, scale)
+        out, mean, var, saved = normalized_forward(family, x, r, coef, bias, eps)
+        ctx.family, ctx.saved = family, saved  # intermediates, so kept on ctx rather than saved
         ctx.mark_non_differentiable(mean, var)
         return out, mean, var
 
     @staticmethod
     @once_differentiable
     def backward(ctx, gy: Tensor, _gmean, _gvar):
-        x, r, coef, mean, scale = ctx.saved_tensors
         need_x, _, need_c, need_b = ctx.needs_input_grad[:4]
-        n, k = x.shape[0], coef.shape[1]
-        sum_y = gy.sum(0)
-        d, tmp, yc = (_scratch.take(x) for _ in range(3))
-        u = x if r is None else torch.div(x, r, out=_scratch.take(x))
-        work = [_scratch.take(u) for _ in range(2 if ctx.family in ("power", "taylor", "hermite") else 4)]
-        grad_x = None
-        if need_x:
-            pairs = _with_derivatives(ctx.family, u, k, work)
-            torch.sub(gy, sum_y / n, out=yc)
-            grad_x = torch.empty_like(u, memory_format=torch.contiguous_format)
-        else:
-            pairs = ((g, None) for g in elements(ctx.family, u, k, (work[0], work[1])))
-        grad_coef = []
-        for i, (g, deriv) in enumerate(pairs):
-            torch.sub(g, mean[i], out=d)
-            p = torch.mul(gy, d, out=tmp).sum(0)
-            grad_coef.append(p * scale[i])
-            if deriv is None:
-                continue
-            # dL/dg_i g_i' / r = f base (ar_i (y - mean y) - w_i d_i) with g_i' = f base
-            f, base = deriv
-            ar = coef[:, i] * scale[i] if r is None else coef[:, i] * scale[i] / r
-            w = ar * scale[i].square() * p * (1.0 / n)
-            if base is None:  # g_1' = 1
-                torch.mul(d, w.neg(), out=grad_x).addcmul_(yc, ar)
-            else:
-                torch.mul(d, w.neg(), out=tmp).addcmul_(yc, ar)
-                grad_x.addcmul_(tmp, base, value=f)
-        _scratch.give(d, tmp, yc, *work, None if u is x else u)
-        grad_c = torch.stack(grad_coef, dim=1) if need_c else None
-        return grad_x, None, grad_c, sum_y if need_b else None, None, None
+        grad_x, grad_c, grad_b = normalized_backward(ctx.family, gy, ctx.saved, need_x)
+        return grad_x, None, grad_c if need_c else None, grad_b if need_b else None, None, None
 
 
 def normalized_basis(

@@ -194,8 +194,35 @@ class SLAF(nn.Module):
             return t.expand(self.num_units, *t.shape[1:])
         return t.repeat_interleave(self.num_units // self.n_groups, dim=0)
 
+    @torch.no_grad()
+    def accumulate_grad(self, grad_coef: torch.Tensor, grad_bias: torch.Tensor) -> None:
+        """Add gradients given per unit to the parameters' ``.grad`` (the adjoint of :meth:`_per_unit`).
+
+        ``grad_coef`` (``(num_units, degree)``) is the gradient with respect to the
+        per-unit *effective* coefficients, ``grad_bias`` (``(num_units,)``) that with
+        respect to the per-unit biases; they are summed over each sharing group and
+        chained through the gate. Used by the autograd-free training engine.
+        """
+        self._accumulate_grad(grad_coef, grad_bias)
+
+    def _accumulate_grad(self, grad_coef: torch.Tensor, grad_bias: torch.Tensor) -> None:
+        def reduce(t: torch.Tensor) -> torch.Tensor:
+            if self.n_groups == self.num_units:
+                return t
+            if self.n_groups == 1:
+                return t.sum(0, keepdim=True)
+            return t.reshape(self.n_groups, -1, *t.shape[1:]).sum(1)
+
+        gc, gb = reduce(grad_coef), reduce(grad_bias)
+        if self.gate_logit is not None:
+            sig = torch.sigmoid(self.gate_logit)
+            _add_grad(self.gate_logit, gc * self.coef * sig * (1.0 - sig))
+            gc = gc * sig
+        _add_grad(self.coef, gc)
+        _add_grad(self.bias, gb)
+
     def _update(self, buf: torch.Tensor, new: torch.Tensor, w: float) -> None:
-        buf.mul_(1.0 - w).add_(new.to(buf.dtype), alpha=w)
+        buf.lerp_(new.to(buf.dtype), w)
 
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.num_units:
@@ -220,29 +247,69 @@ class SLAF(nn.Module):
         flat = flat.detach()
         # max |x| without materialising |x|: equal bit for bit, and no (N, U) temporary
         r = torch.maximum(flat.amax(dim=0), flat.amin(dim=0).neg_()).clamp_min_(torch.finfo(flat.dtype).tiny)
-        with torch.no_grad():
-            self._update(self.running_range, r, w)
+        self._update(self.running_range, r, w)  # r is detached: no graph to avoid
         return r
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.basis not in _kernels.FUSED_BASES:
             return self._forward_reference(x)
         flat = self._check_input(x)
+        if self.normalize and self.training and flat.shape[0] > 1:
+            return self._batch_forward(flat, differentiable=True)[0].reshape(x.shape)
         batch_stats, w = self._batch_weight(flat)
         r = self._input_range(flat, batch_stats, w)
         coef = self._per_unit(self.effective_coefficients())
         bias = self._per_unit(self.bias)
-        if self.normalize and batch_stats:
-            out, mean, var = _kernels.normalized_basis(self.basis, flat, r, coef, bias, self.eps)
-            with torch.no_grad():
-                self._update(self.running_mean, mean.T, w)
-                self._update(self.running_var, var.T, w)
-        else:
-            if self.normalize:
-                coef = coef * torch.rsqrt(self.running_var + self.eps)
-                bias = bias - (coef * self.running_mean).sum(-1)
-            out = _kernels.affine_basis(self.basis, flat if r is None else flat / r, coef, bias)
+        if self.normalize:
+            coef = coef * torch.rsqrt(self.running_var + self.eps)
+            bias = bias - (coef * self.running_mean).sum(-1)
+        out = _kernels.affine_basis(self.basis, flat if r is None else flat / r, coef, bias)
         return out.reshape(x.shape)
+
+    def _batch_forward(self, flat: torch.Tensor, differentiable: bool) -> tuple[torch.Tensor, tuple | None]:
+        """Training-mode output with batch statistics (updating the running ones).
+
+        ``differentiable=False`` skips autograd and also returns what
+        :meth:`batch_backward` needs.
+        """
+        batch_stats, w = self._batch_weight(flat)
+        r = self._input_range(flat, batch_stats, w)
+        coef = self._per_unit(self.effective_coefficients())
+        bias = self._per_unit(self.bias)
+        if differentiable:
+            out, mean, var = _kernels.normalized_basis(self.basis, flat, r, coef, bias, self.eps)
+            saved = None
+        else:
+            out, mean, var, saved = _kernels.normalized_forward(self.basis, flat, r, coef, bias, self.eps)
+        # the statistics are not differentiable, so updating the buffers records no graph
+        self._update(self.running_mean, mean.T, w)
+        self._update(self.running_var, var.T, w)
+        return out, saved
+
+    def supports_batch_backward(self, n_samples: int) -> bool:
+        """Whether a training batch of ``n_samples`` can use :meth:`batch_forward`/:meth:`batch_backward`."""
+        return self.training and self.normalize and n_samples > 1 and self.basis in _kernels.FUSED_BASES
+
+    def batch_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        """Training-mode forward of a ``(N, num_units)`` batch without autograd.
+
+        Returns the output and the context for :meth:`batch_backward`. Running
+        statistics are updated as by :meth:`forward`. Requires
+        :meth:`supports_batch_backward`; used by the autograd-free training engine.
+        """
+        if torch.is_grad_enabled():  # the engine calls this under no_grad already; entering it costs a few us
+            with torch.no_grad():
+                return self._batch_forward(x, differentiable=False)
+        return self._batch_forward(x, differentiable=False)
+
+    def batch_backward(self, grad_out: torch.Tensor, saved: tuple, need_input_grad: bool = True) -> torch.Tensor | None:
+        """Backward of :meth:`batch_forward`: add parameter gradients to ``.grad``, return the input's."""
+        if torch.is_grad_enabled():
+            with torch.no_grad():
+                return self.batch_backward(grad_out, saved, need_input_grad)
+        grad_x, grad_c, grad_b = _kernels.normalized_backward(self.basis, grad_out, saved, need_input_grad)
+        self._accumulate_grad(grad_c, grad_b)
+        return grad_x
 
     def _forward_reference(self, x: torch.Tensor) -> torch.Tensor:
         """Forward pass on the stacked ``(N, U, k)`` basis, by plain autograd.
@@ -314,6 +381,13 @@ class SLAF(nn.Module):
             f"{self.num_units}, degree={self.degree}, basis={self.basis!r}, "
             f"coef_sharing={self.coef_sharing!r}, normalize={self.normalize}, gate={self.gate_logit is not None}"
         )
+
+
+def _add_grad(param: torch.Tensor, grad: torch.Tensor) -> None:
+    if param.grad is None:
+        param.grad = grad.detach().clone()
+    else:
+        param.grad.add_(grad)
 
 
 def _cpu(generator: torch.Generator | None) -> torch.Generator | None:

@@ -6,9 +6,9 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
-from torch.nn import functional as F
 
 from ._base import BaseSLNN
+from ._losses import LogisticLoss, SoftmaxCrossEntropy
 
 
 class SLNNClassifier(ClassifierMixin, BaseSLNN):
@@ -107,10 +107,8 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
     def _output_scaling(self, Y, sw):
         return None, None
 
-    def _loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if out.shape[1] == 1:
-            return F.binary_cross_entropy_with_logits(out[:, 0], target[:, 0], reduction="none")
-        return F.cross_entropy(out, target[:, 0].long(), reduction="none")
+    def _make_loss(self) -> LogisticLoss | SoftmaxCrossEntropy:
+        return LogisticLoss(self.module_) if self._binary else SoftmaxCrossEntropy(self.module_)
 
     @torch.no_grad()
     def _score_module(self, module, Xv, yv, wv) -> float:

@@ -8,6 +8,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 
 from ._base import BaseSLNN, _weighted_scaling
+from ._losses import SquaredError
 
 
 class SLNNRegressor(RegressorMixin, BaseSLNN):
@@ -148,8 +149,8 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
     def _output_scaling(self, Y, sw):
         return _weighted_scaling(Y, sw)
 
-    def _loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return ((out - target) / self.module_.output_scale).square().mean(dim=1)
+    def _make_loss(self) -> SquaredError:
+        return SquaredError(self.module_)
 
     @torch.no_grad()
     def _score_module(self, module, Xv, yv, wv) -> float:

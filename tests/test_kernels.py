@@ -1,4 +1,8 @@
-"""The streaming SLAF kernels against the stacked reference path (``SLAF._forward_reference``)."""
+"""The training-mode SLAF kernels against the reference path (``SLAF._forward_reference``).
+
+Every test runs twice: once on the stacked kernels of small batches and once on the
+streaming kernels of large ones (the size limit between them is patched).
+"""
 
 import copy
 
@@ -6,11 +10,17 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_slaf import _kernels, basis
+from sklearn_slaf import _kernels, _stacked, basis
 from sklearn_slaf.activation import SLAF
 
 F64 = torch.float64
 FAMILIES = basis.POLYNOMIAL_BASES
+
+
+@pytest.fixture(autouse=True, params=["stacked", "streaming"])
+def kernel_path(request, monkeypatch):
+    monkeypatch.setattr(_stacked, "STACK_LIMIT", 2**62 if request.param == "stacked" else 0)
+    return request.param
 
 
 def make_layer(family, degree, sharing="unit", units=4, dtype=F64, seed=0, **kw):
@@ -154,13 +164,19 @@ def test_scratch_buffers_do_not_leak_between_calls():
     assert_same(step(layer, x2, w2, False), expected, rtol=0.0)
 
 
-def test_saves_only_the_input_for_backward():
+def test_memory_kept_for_backward(kernel_path):
+    # streaming keeps the input and (k, U) statistics; stacked also keeps the element stack and
+    # its centred copy (2 k N U numbers), which is why it is limited to small batches
     layer = make_layer("chebyshev", 8, units=16)
     x = batch(256, 16)[0].requires_grad_()
-    saved = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
-        layer(x)
-    assert sum(saved) < 2 * x.numel()
+    node = layer(x).grad_fn
+    while not hasattr(node, "saved"):  # past the reshape to the kernel's node
+        node = node.next_functions[0][0]
+    kind, saved = node.saved
+    assert kind == kernel_path
+    kept = sum(t.numel() for t in saved if isinstance(t, torch.Tensor) and t is not x)
+    limit = 2 * 8 * x.numel() if kernel_path == "stacked" else x.numel()
+    assert kept <= limit + 4 * 8 * 16
 
 
 def test_unknown_family_is_refused():
