@@ -222,7 +222,7 @@ class SLAF(nn.Module):
         _add_grad(self.bias, gb)
 
     def _update(self, buf: torch.Tensor, new: torch.Tensor, w: float) -> None:
-        buf.lerp_(new.to(buf.dtype), w)
+        buf.lerp_(new if new.dtype == buf.dtype else new.to(buf.dtype), w)
 
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.num_units:
