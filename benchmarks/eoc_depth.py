@@ -149,7 +149,8 @@ def main() -> None:
          f"{args.seeds} seeds (chance: loss 2.303, accuracy 0.10)", header, rows,
          {"depth": args.depth, "width": args.width, "epochs": args.epochs, "seeds": list(range(args.seeds)),
           "optimizer": (f"{args.opt} " + ("lr=1e-3" if args.opt == "adam" else "lr=0.01 momentum=0.9")
-                        + f" batch=64 clip_grad_norm={args.clip or 'none'}"), "total_seconds": round(time.time() - start, 1)})
+                        + f" batch=64 clip_grad_norm={args.clip or 'none'}"),
+          "total_seconds": round(time.time() - start, 1)})
     try:
         import matplotlib
 

@@ -84,7 +84,9 @@ def _pointwise(act: nn.Module) -> _Pointwise | None:
         return _Pointwise(torch.sigmoid_, _aten.sigmoid_backward, True)
     if isinstance(act, nn.LeakyReLU) and act.negative_slope > 0:
         s = act.negative_slope
-        return _Pointwise(lambda h: _aten.leaky_relu_(h, s), lambda g, y: _aten.leaky_relu_backward(g, y, s, True), True)
+        # with a positive slope the output has the input's sign, so the derivative reads the output
+        return _Pointwise(lambda h: _aten.leaky_relu_(h, s), lambda g, y: _aten.leaky_relu_backward(g, y, s, True),
+                          True)
     if isinstance(act, nn.SiLU):
         return _Pointwise(torch.nn.functional.silu, _aten.silu_backward, False)
     if isinstance(act, nn.GELU):

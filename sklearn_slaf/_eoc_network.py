@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ._gaussian import MeanFieldActivation
-from ._meanfield import _check_derivative, _check_sigma, _layer_activation
+from ._meanfield_inputs import _check_derivative, _check_sigma, _layer_activation
 from .eoc import EOCPoint, _eoc_point, edge_of_chaos, eoc_curve
 from .network import draw_linear_, module_of
 
@@ -96,7 +96,9 @@ def _choose_point(act: MeanFieldActivation, sigma_b: float | None, layer: int) -
 
 
 @torch.no_grad()
-def edge_of_chaos_init(net, generator: torch.Generator | None = None, *, sigma_b: float | None = None) -> list[EOCPoint]:
+def edge_of_chaos_init(
+    net, generator: torch.Generator | None = None, *, sigma_b: float | None = None
+) -> list[EOCPoint]:
     """Initialise a network's linear layers on the edge of chaos of its activations.
 
     Every hidden layer's activation ``phi_l`` (an SLAF layer's evaluation-mode
@@ -213,8 +215,10 @@ class Propagation:
     def __str__(self) -> str:
         rows = ["layer  q_measured  q_predicted  c_measured  c_predicted"]
         rows += [
-            f"{l:5d}  {a:10.4g}  {b:11.4g}  {c:10.4f}  {d:11.4f}"
-            for l, a, b, c, d in zip(self.layer, self.q_measured, self.q_predicted, self.c_measured, self.c_predicted)
+            f"{layer:5d}  {q_m:10.4g}  {q_p:11.4g}  {c_m:10.4f}  {c_p:11.4f}"
+            for layer, q_m, q_p, c_m, c_p in zip(
+                self.layer, self.q_measured, self.q_predicted, self.c_measured, self.c_predicted
+            )
         ]
         return "\n".join(rows)
 

@@ -154,7 +154,9 @@ class PolynomialActivation(MeanFieldActivation):
     def __init__(self, coefs, name: str = "polynomial") -> None:
         p = np.atleast_2d(np.asarray(coefs, dtype=float))
         if p.ndim != 2 or p.shape[1] < 1 or p.size == 0:
-            raise ValueError(f"polynomial coefficients must have shape (degree + 1,) or (n_units, degree + 1); got {p.shape}.")
+            raise ValueError(
+                f"polynomial coefficients must have shape (degree + 1,) or (n_units, degree + 1); got {p.shape}."
+            )
         if not np.isfinite(p).all():
             raise ValueError("polynomial coefficients contain NaN or infinity; the activation is not usable.")
         self.coefs, self.name = p, name

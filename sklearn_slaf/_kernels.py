@@ -1,4 +1,9 @@
-"""Streaming kernels of the SLAF layer for the polynomial basis families.
+"""Fused training-mode kernels of the SLAF layer for the polynomial basis families.
+
+:func:`normalized_forward` and :func:`normalized_backward` (the autograd-free pair the
+training engine calls) and :func:`normalized_basis` (their autograd wrapper) send small
+batches to the stacked kernels of :mod:`sklearn_slaf._stacked`, which spend fewer tensor
+operations, and large ones to the streaming kernels below, which spend less memory.
 
 The reference forward of :class:`~sklearn_slaf.activation.SLAF` stacks the ``k`` basis
 elements into an ``(N, U, k)`` tensor, normalises it with :func:`torch.var_mean` and
@@ -229,7 +234,9 @@ def normalized_forward(
     return out, mean, var, ("streaming", (x, r, coef, mean, scale))
 
 
-def normalized_backward(family: str, gy: Tensor, ctx: tuple, need_x: bool = True) -> tuple[Tensor | None, Tensor, Tensor]:
+def normalized_backward(
+    family: str, gy: Tensor, ctx: tuple, need_x: bool = True
+) -> tuple[Tensor | None, Tensor, Tensor]:
     """Backward maths of :func:`normalized_basis`: ``grad_x, grad_coef, grad_bias`` (per unit).
 
     ``grad_x`` is ``None`` unless ``need_x``; see the module docstring for the formulas.

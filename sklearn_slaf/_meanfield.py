@@ -1,5 +1,10 @@
 """Mean-field maps of deep networks: variance and correlation maps, fixed points, depth.
 
+Holds the result types (:class:`FixedPoint`, :class:`DepthProfile`) and the maps
+computed from an activation's Gaussian moments. How user-given activations and
+parameters are resolved and validated lives in :mod:`sklearn_slaf._meanfield_inputs`
+(:func:`as_activation` is re-exported here).
+
 Part of :mod:`sklearn_slaf.eoc` (import the names from there); see that module for the
 theory and for how SLAF layers are treated.
 """
@@ -7,26 +12,20 @@ theory and for how SLAF layers are treated.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from numpy.polynomial import polynomial as _poly
 from scipy.optimize import brentq
-from torch import nn
 
-from . import basis as _basis
-from ._functions import STANDARD_ACTIVATIONS, torch_module
-from ._gaussian import FunctionActivation, GaussianMoments, MeanFieldActivation, PolynomialActivation
-from .activation import SLAF
+from ._gaussian import GaussianMoments, MeanFieldActivation
+from ._meanfield_inputs import _check_derivative, _check_q, _check_sigma, as_activation
 
 __all__ = [
     "DepthProfile", "FixedPoint", "as_activation", "basin_edge", "beta_q", "chi1", "correlation_map",
     "depth_profile", "depth_scales", "fixed_points", "gaussian_moments", "variance_map",
 ]
 
-_KINKED = {"relu": (0.0,), "leaky_relu": (0.0,), "elu": (0.0,)}
 _Q_GRID = np.geomspace(1e-6, 1e4, 481)  # root bracketing grid for non-polynomial activations
 _STABLE_TOL = 1e-8  # F'(q*) <= 1 + tol counts as stable: marginal points (ReLU, F = identity) are reached
 
@@ -80,144 +79,6 @@ class DepthProfile:
     q: np.ndarray
     c: np.ndarray
     one_minus_c: np.ndarray
-
-
-
-# ---------------------------------------------------------------------------- inputs
-def _is_model(obj) -> bool:
-    from .network import SLNN
-
-    return isinstance(obj, SLNN) or isinstance(getattr(obj, "module_", None), SLNN)
-
-
-
-def _module_function(module: nn.Module, n_units: int) -> Callable:
-    """Evaluation-mode ``module`` as a float64 per-unit function (autograd-friendly)."""
-
-    def fn(t: torch.Tensor) -> torch.Tensor:
-        ref = next(iter(module.parameters()), None)
-        ref = ref if ref is not None else next(iter(module.buffers()), torch.zeros(()))
-        was = module.training
-        module.eval()
-        try:
-            y = module(t.reshape(-1, n_units).to(device=ref.device, dtype=ref.dtype))
-        finally:
-            module.train(was)
-        return y.reshape(t.shape).to(device="cpu", dtype=torch.float64)
-
-    return fn
-
-
-def _standard_name(module: nn.Module) -> str | None:
-    for name in STANDARD_ACTIVATIONS:
-        if type(module) is type(torch_module(name)):
-            if name == "leaky_relu" and module.negative_slope != 0.01:
-                return None
-            if name == "elu" and module.alpha != 1.0:
-                return None
-            return name
-    return None
-
-
-def as_activation(activation, *, kinks=None, name: str | None = None) -> MeanFieldActivation:
-    """Wrap an activation for the mean-field tools.
-
-    Parameters
-    ----------
-    activation : str, callable, array-like, SLAF, torch.nn.Module or MeanFieldActivation
-        * a name from :data:`sklearn_slaf._functions.STANDARD_ACTIVATIONS` (``"relu"``,
-          ``"tanh"``, ``"elu"``, ``"swish"``, ``"gelu"``, ...);
-        * ascending power coefficients, shape ``(degree + 1,)`` or ``(n_units, degree + 1)``,
-          or a :class:`numpy.polynomial.Polynomial` (exact moments);
-        * an :class:`~sklearn_slaf.activation.SLAF` layer: its evaluation-mode polynomial
-          (exact, moments averaged over units), or, for the ``fourier`` basis, the layer
-          itself evaluated per unit by quadrature;
-        * any elementwise callable (a torch function gets autograd derivatives; a
-          numpy-only one finite differences).
-    kinks : sequence of float, optional
-        Where a callable bends (its quadrature is split there). Known for named
-        activations.
-    name : str, optional
-        Label used in messages and plots.
-
-    Returns
-    -------
-    MeanFieldActivation
-
-    Raises
-    ------
-    ValueError
-        Unknown name, non-finite coefficients.
-
-    Examples
-    --------
-    >>> from sklearn_slaf.eoc import as_activation
-    >>> as_activation("relu")
-    FunctionActivation('relu')
-    >>> as_activation([0.0, 0.0, 1.0]).is_polynomial
-    True
-    """
-    if isinstance(activation, MeanFieldActivation):
-        return activation
-    if isinstance(activation, str):
-        if activation == "identity":
-            return PolynomialActivation([0.0, 1.0], name="identity")
-        if activation not in STANDARD_ACTIVATIONS:
-            raise ValueError(f"activation must be one of {STANDARD_ACTIVATIONS}; got {activation!r}.")
-        return FunctionActivation(torch_module(activation), _KINKED.get(activation, ()), name=name or activation)
-    if isinstance(activation, np.polynomial.Polynomial):
-        return PolynomialActivation(activation.convert().coef, name=name or "polynomial")
-    if isinstance(activation, SLAF):
-        label = name or f"SLAF({activation.basis}, degree={activation.degree})"
-        if _basis.is_polynomial(activation.basis):
-            return PolynomialActivation(activation.power_coefficients(), name=label)
-        return FunctionActivation(_module_function(activation, activation.num_units), (), activation.num_units, label)
-    if isinstance(activation, (list, tuple, np.ndarray)):
-        return PolynomialActivation(activation, name=name or "polynomial")
-    if isinstance(activation, nn.Module):
-        std = _standard_name(activation)
-        if std is not None:
-            return as_activation(std, name=name)
-    if _is_model(activation):
-        raise TypeError("a network has one activation per layer; pass one layer, or use a function that accepts models.")
-    if callable(activation):
-        return FunctionActivation(activation, () if kinks is None else kinks, name=name or getattr(activation, "__name__", "function"))
-    raise TypeError(f"cannot use {type(activation).__name__} as an activation; see as_activation for what is accepted.")
-
-
-def _layer_activation(module: nn.Module, width: int) -> MeanFieldActivation:
-    """The activation of one hidden layer of an SLNN (evaluation mode)."""
-    if isinstance(module, SLAF):
-        return as_activation(module)
-    std = _standard_name(module)
-    if std is not None:
-        return as_activation(std)
-    return FunctionActivation(_module_function(module, width), (), width, name=type(module).__name__)
-
-
-def _check_sigma(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number >= 0; got {value!r}.") from None
-    if not math.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
-    return v
-
-
-def _check_q(q) -> np.ndarray:
-    q = np.asarray(q, dtype=float)
-    if not (np.isfinite(q).all() and (q > 0).all()):
-        raise ValueError(f"q (a variance) must be finite and > 0; got {q!r}.")
-    return q
-
-
-def _check_derivative(act: MeanFieldActivation, m: GaussianMoments) -> None:
-    if np.any(np.asarray(m.dphi2) <= 1e-300):
-        raise ValueError(
-            f"activation {act.name!r} has E[phi'^2] = 0 (it is constant under the Gaussian input): "
-            "no signal propagates and there is no edge of chaos."
-        )
 
 
 # ---------------------------------------------------------------------------- maps
@@ -322,7 +183,8 @@ def fixed_points(activation, *, sigma_w: float, sigma_b: float, q_max: float = 1
         if np.all(np.abs(g) <= 1e-10 * grid):
             return [FixedPoint(math.nan, 1.0, True)]
         fn = lambda v: sb**2 + sw**2 * float(act.moments(v).phi2) - v
-        roots = [brentq(fn, grid[i], grid[i + 1], xtol=1e-14, rtol=1e-13) for i in np.flatnonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0)]
+        crossings = np.flatnonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0)
+        roots = [brentq(fn, grid[i], grid[i + 1], xtol=1e-14, rtol=1e-13) for i in crossings]
         m0 = act.moments(1e-12)
         if sb == 0 and float(m0.phi2) <= 1e-20:
             roots = [0.0] + roots
@@ -338,7 +200,8 @@ def _stable_q(act: MeanFieldActivation, sw: float, sb: float) -> float:
     pts = [p for p in fixed_points(act, sigma_w=sw, sigma_b=sb) if p.stable and p.q > 0]
     if not pts:
         raise ValueError(
-            f"F has no stable positive fixed point for {act.name!r} at sigma_w={sw:g}, sigma_b={sb:g}; pass q explicitly."
+            f"F has no stable positive fixed point for {act.name!r} at sigma_w={sw:g}, sigma_b={sb:g}; "
+            "pass q explicitly."
         )
     return pts[0].q
 
@@ -479,7 +342,9 @@ def depth_profile(
     if not -1 <= c0 <= 1:
         raise ValueError(f"c0 (a correlation) must lie in [-1, 1]; got {c0!r}.")
     if act.is_polynomial and act.degree >= 2:
-        fps = [p.q for p in fixed_points(act, sigma_w=sw, sigma_b=sb, q_max=math.inf) if p.q > 0 and not math.isnan(p.q)]
+        fps = [
+            p.q for p in fixed_points(act, sigma_w=sw, sigma_b=sb, q_max=math.inf) if p.q > 0 and not math.isnan(p.q)
+        ]
         # the basin of attraction ends at the largest fixed point: beyond it F(q) > q for good
         if fps and q > max(fps) * (1 + 1e-12) or not fps and sb**2 + sw**2 * float(act.moments(q).phi2) > q:
             lim = f"{max(fps):.6g}" if fps else "any q (F(q) > q everywhere)"
@@ -492,6 +357,8 @@ def depth_profile(
         gaps.append(_gap(act, qs[-1], min(gaps[-1], 2.0), sw, sb) if gaps[-1] > 0 else 0.0)
         qs.append(sb**2 + sw**2 * float(act.moments(qs[-1]).phi2))
         if not math.isfinite(qs[-1]) or qs[-1] > 1e300:
-            raise ValueError(f"the variance overflows by layer {len(qs)}: q0={q:g} is outside the basin of {act.name!r}.")
+            raise ValueError(
+                f"the variance overflows by layer {len(qs)}: q0={q:g} is outside the basin of {act.name!r}."
+            )
     g = np.array(gaps)
     return DepthProfile(np.arange(1, depth + 1), np.array(qs), 1.0 - g, g)

@@ -47,12 +47,7 @@ from ._meanfield import (
     _STABLE_TOL,
     DepthProfile,
     FixedPoint,
-    _check_derivative,
-    _check_q,
-    _check_sigma,
-    _is_model,
     _slope,
-    as_activation,
     basin_edge,
     beta_q,
     chi1,
@@ -63,6 +58,7 @@ from ._meanfield import (
     gaussian_moments,
     variance_map,
 )
+from ._meanfield_inputs import _check_derivative, _check_q, _check_sigma, _is_model, as_activation
 from .network import module_of
 
 __all__ = [
@@ -168,7 +164,8 @@ def _eoc_roots(act: MeanFieldActivation, sb: float, q_max: float = 1e4):
         return None
     g = sb2 - sb**2
     fn = lambda v: v - float(act.moments(v).phi2) / float(act.moments(v).dphi2) - sb**2
-    idx = np.flatnonzero(np.isfinite(g[:-1]) & np.isfinite(g[1:]) & (np.sign(g[:-1]) * np.sign(g[1:]) <= 0) & (g[:-1] != 0))
+    finite = np.isfinite(g[:-1]) & np.isfinite(g[1:])
+    idx = np.flatnonzero(finite & (np.sign(g[:-1]) * np.sign(g[1:]) <= 0) & (g[:-1] != 0))
     return [brentq(fn, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-14) for i in idx]
 
 
@@ -186,7 +183,7 @@ def _eoc_point(act: MeanFieldActivation, q: float, sb: float, note: str = "") ->
 
 
 def _per_slaf_layer(model, fn):
-    layers = [(i, l) for i, l in enumerate(module_of(model).slaf_layers()) if l is not None]
+    layers = [(i, layer) for i, layer in enumerate(module_of(model).slaf_layers()) if layer is not None]
     if not layers:
         raise ValueError("the network has no SLAF layer; pass a layer's activation name instead.")
     out = []
@@ -252,7 +249,9 @@ def edge_of_chaos(activation, sigma_b: float) -> list[EOCPoint] | list[list[EOCP
                 f"{act.name!r} has E[phi^2] = q E[phi'^2] at every q: its edge of chaos is the single "
                 f"point sigma_b = 0 (sigma_w = {1 / math.sqrt(float(act.moments(1.0).dphi2)):.6g}); got sigma_b={sb:g}."
             )
-        note = "F(q) = q for every q (the curve is one point): every variance is a marginal fixed point; q_star set to 1"
+        note = (
+            "F(q) = q for every q (the curve is one point): every variance is a marginal fixed point; q_star set to 1"
+        )
         return [_eoc_point(act, 1.0, 0.0, note)]
     if not roots:
         curve = eoc_curve(act, q=_Q_GRID)
@@ -306,7 +305,9 @@ def eoc_curve(activation, q=None, *, n: int = 200, q_range: tuple[float, float] 
     sw = 1.0 / np.sqrt(m.dphi2)
     slope = _slope(m, sw)
     beta = q * m.ddphi2 / (2 * m.dphi2)
-    return EOCCurve(q[keep], np.sqrt(sb2[keep]), sw[keep], slope[keep], slope[keep] <= 1 + _STABLE_TOL, beta[keep], act.name)
+    return EOCCurve(
+        q[keep], np.sqrt(sb2[keep]), sw[keep], slope[keep], slope[keep] <= 1 + _STABLE_TOL, beta[keep], act.name
+    )
 
 
 # the network-level tools build on everything above

@@ -46,7 +46,11 @@ def plot_variance_map(activation, *, sigma_w: float, sigma_b: float, q_max: floa
     for p in _eoc.fixed_points(act, sigma_w=sigma_w, sigma_b=sigma_b, q_max=q_max):
         if not math.isnan(p.q):
             ax.plot(p.q, p.q, "o", color="C3", mfc="C3" if p.stable else "white")
-    ax.set(xlabel="q (layer l)", ylabel="q (layer l+1)", title=f"variance map, sigma_w={sigma_w:.3g}, sigma_b={sigma_b:.3g}")
+    ax.set(
+        xlabel="q (layer l)",
+        ylabel="q (layer l+1)",
+        title=f"variance map, sigma_w={sigma_w:.3g}, sigma_b={sigma_b:.3g}",
+    )
     ax.legend()
     return ax
 

@@ -213,7 +213,7 @@ class Trainer:
         return float(self.batch_loss(X, Y, W))
 
     # ------------------------------------------------------------------ loop
-    def _back_off(self, snapshot: "_Snapshot") -> None:
+    def _back_off(self, snapshot: _Snapshot) -> None:
         st = self.state
         st.backoffs += 1
         if st.backoffs > self.config.max_backoffs:
@@ -316,7 +316,7 @@ class _Snapshot:
     def take(self) -> None:
         _copy_all(self.saved, self.live)
 
-    def take_from(self, other: "_Snapshot") -> None:
+    def take_from(self, other: _Snapshot) -> None:
         _copy_all(self.saved, other.saved)
 
     def restore(self) -> None:

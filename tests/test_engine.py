@@ -107,6 +107,21 @@ def test_closed_form_loss_gradients(loss_cls, kind, n_out, weighted):
     torch.testing.assert_close(g, grad, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("act", ["slaf", "relu+bn"])
+def test_engine_matches_autograd_on_cuda(act):
+    def make():
+        return make_net(hidden_activation=("slaf", act), basis="chebyshev").cuda()
+
+    x, y, w = (t.cuda() for t in data(64, 2))
+    ref, net = make(), make()
+    autograd_step(ref, SquaredError(ref), x, y, w)
+    engine_step(net, SquaredError(net), x, y, w)
+    for p, q in zip(net.parameters(), ref.parameters()):
+        assert p.grad.is_cuda
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-10, atol=1e-12)
+
+
 def test_engine_and_autograd_trainers_follow_the_same_path():
     x, y, _ = data(90, 2)
     nets = [make_net(), make_net()]

@@ -117,7 +117,8 @@ def test_relu_edge_of_chaos_is_a_single_point():
     assert p.sigma_w == pytest.approx(SQRT2, rel=1e-12) and p.stable
     with pytest.raises(ValueError, match="single point sigma_b = 0"):
         edge_of_chaos("relu", sigma_b=0.1)
-    assert float(correlation_map("relu", 0.0, sigma_w=SQRT2, sigma_b=0.0, q=1.0)) == pytest.approx(1 / math.pi, abs=1e-13)
+    f0 = float(correlation_map("relu", 0.0, sigma_w=SQRT2, sigma_b=0.0, q=1.0))
+    assert f0 == pytest.approx(1 / math.pi, abs=1e-13)
     c = np.linspace(-1, 1, 9)
     f = correlation_map("relu", c, sigma_w=SQRT2, sigma_b=0.0, q=2.5)
     np.testing.assert_allclose(f, [_arccos_kernel(v) for v in c], atol=1e-13)
@@ -142,8 +143,8 @@ def test_relu_correlation_near_one_is_careful_and_gives_the_depth_law():
         ref.append(c)
         c = _arccos_kernel(c)
     np.testing.assert_allclose(prof.c, ref, atol=1e-12)
-    l = prof.layer[-1]
-    assert l**2 * prof.one_minus_c[-1] == pytest.approx(9 * math.pi**2 / 2, rel=0.15)
+    depth = prof.layer[-1]
+    assert depth**2 * prof.one_minus_c[-1] == pytest.approx(9 * math.pi**2 / 2, rel=0.15)
 
 
 def test_tanh_reference_point():
@@ -351,7 +352,8 @@ def test_plots_render(tmp_path):
     plotting.plot_correlation_map("relu", sigma_w=SQRT2, sigma_b=0.0, q=1.0, ax=axes[0, 1])
     plotting.plot_eoc_curve("swish", n=40, ax=axes[1, 0])
     net = SLNN(5, (64,) * 3, hidden_activation="tanh", weight_init="he", generator=torch.Generator().manual_seed(0))
-    plotting.plot_depth_profile(propagation(net, np.random.default_rng(0).normal(size=(10, 5)), max_pairs=3), ax=axes[1, 1])
+    prop = propagation(net, np.random.default_rng(0).normal(size=(10, 5)), max_pairs=3)
+    plotting.plot_depth_profile(prop, ax=axes[1, 1])
     plotting.plot_depth_profile(depth_profile("tanh", 10, sigma_w=1.3042, sigma_b=0.2))
     out = tmp_path / "eoc.png"
     fig.savefig(out)

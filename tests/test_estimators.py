@@ -123,6 +123,18 @@ def test_partial_fit_sequence_and_warm_start(reg_data, clf_data):
     assert clf.n_iter_ == 2 and list(clf.classes_) == ["ant", "bee", "cat"]
 
 
+def test_partial_fit_keeps_the_optimiser_and_warm_start_renews_it(reg_data):
+    X, y = reg_data
+    reg = SLNNRegressor(**{**FAST, "batch_size": 50})
+    steps = reg.partial_fit(X, y)._state.optimizer.state["step"]
+    assert steps == -(-len(X) // 50)
+    assert reg.partial_fit(X, y)._state.optimizer.state["step"] == 2 * steps  # Adam's moments carry on
+    warm = SLNNRegressor(**{**FAST, "warm_start": True, "max_iter": 2}).fit(X, y)
+    first = warm._state.optimizer
+    warm.set_params(learning_rate_init=1e-4).fit(X, y)  # as MLPRegressor: a fresh optimiser, new settings
+    assert warm._state.optimizer is not first and warm._state.optimizer.lr == 1e-4
+
+
 def test_early_stopping_tracks_validation(reg_data):
     X, y = reg_data
     reg = SLNNRegressor(**{**FAST, "early_stopping": True, "max_iter": 200, "n_iter_no_change": 5}).fit(X, y)
