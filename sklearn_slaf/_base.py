@@ -16,6 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _kernels
 from . import basis as _basis
+from .activation import SLAF
 from .network import SLNN, WEIGHT_INITS
 from .training import TrainConfig, Trainer, TrainState
 
@@ -40,6 +41,11 @@ def resolve_device(device) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available; use 'cpu' or 'auto'.")
     return dev
+
+
+def _normalised(module: torch.nn.Module) -> bool:
+    """Whether any layer normalises with batch statistics in training."""
+    return any(isinstance(m, torch.nn.BatchNorm1d) or (isinstance(m, SLAF) and m.normalize) for m in module.modules())
 
 
 def _weighted_scaling(A: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -201,12 +207,17 @@ class BaseSLNN(BaseEstimator):
         if X.shape[0] < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in self.module_.modules()):
             raise ValueError("Found 1 sample: batch normalisation needs at least 2 samples to train.")
         config = self._config(X.shape[0])
+        if config.batch_size == 1 and X.shape[0] > 1 and _normalised(self.module_):
+            raise ValueError(
+                "batch_size=1 cannot train a network with batch statistics (SLAF with normalize_basis=True or a "
+                "'+bn' layer): a single sample has no variance. Use batch_size >= 2."
+            )
         if not incremental:
             # each fit stops on its own progress and, as MLPRegressor's warm start does, starts a fresh
             # optimiser with the current settings; partial_fit keeps the optimiser's moments
             st = self._state
             st.best_validation_score, st.no_improvement, st.converged = -np.inf, 0, False
-            st.optimizer = None
+            st.optimizer, st.backoffs, st.interrupted = None, 0, False
         if self.early_stopping and not incremental:
             X, Y, sw, val = self._split_validation(X, Y, sw)
         else:
@@ -220,10 +231,12 @@ class BaseSLNN(BaseEstimator):
             score_fn = lambda m: self._score_module(m, validation[0], yv_raw, Wv)
         trainer = Trainer(self.module_, self._make_loss(), config, self._generator, self._state)
         epochs = 1 if incremental else None
-        trainer.run(Xt, Yt, Wt, validation, score_fn, epochs=epochs, early_stopping=validation is not None)
-        if not incremental:
-            self._recalibrate(Xt)
-        _kernels.clear_scratch()
+        try:
+            trainer.run(Xt, Yt, Wt, validation, score_fn, epochs=epochs, early_stopping=validation is not None)
+            if not incremental:
+                self._recalibrate(Xt)
+        finally:
+            _kernels.clear_scratch()
         self._finish_fit(trainer.state, incremental)
         return self
 

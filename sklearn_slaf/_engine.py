@@ -32,6 +32,8 @@ _aten = torch.ops.aten
 
 
 def _add_grad(p: Tensor, g: Tensor) -> None:
+    if not p.requires_grad:  # frozen
+        return
     if p.grad is None:
         p.grad = g.clone()
     else:
@@ -49,10 +51,10 @@ class _Linear:
     def backward(self, g: Tensor) -> Tensor | None:
         w, b, h = self.lin.weight, self.lin.bias, self.h
         self.h = None
-        if w.grad is None:
-            w.grad = g.t() @ h
-        else:
+        if w.grad is not None:
             w.grad.addmm_(g.t(), h)
+        elif w.requires_grad:
+            w.grad = g.t() @ h
         _add_grad(b, g.sum(0))
         return g @ w if self.need_input_grad else None
 
@@ -76,24 +78,26 @@ class _Pointwise:
 
 
 def _pointwise(act: nn.Module) -> _Pointwise | None:
-    if isinstance(act, nn.ReLU):
+    # exact types: a subclass may compute something else in its forward
+    kind = type(act)
+    if kind is nn.ReLU:
         return _Pointwise(torch.relu_, lambda g, y: _aten.threshold_backward(g, y, 0), True)
-    if isinstance(act, nn.Tanh):
+    if kind is nn.Tanh:
         return _Pointwise(torch.tanh_, _aten.tanh_backward, True)
-    if isinstance(act, nn.Sigmoid):
+    if kind is nn.Sigmoid:
         return _Pointwise(torch.sigmoid_, _aten.sigmoid_backward, True)
-    if isinstance(act, nn.LeakyReLU) and act.negative_slope > 0:
+    if kind is nn.LeakyReLU and act.negative_slope > 0:
         s = act.negative_slope
         # with a positive slope the output has the input's sign, so the derivative reads the output
         return _Pointwise(lambda h: _aten.leaky_relu_(h, s), lambda g, y: _aten.leaky_relu_backward(g, y, s, True),
                           True)
-    if isinstance(act, nn.SiLU):
+    if kind is nn.SiLU:
         return _Pointwise(torch.nn.functional.silu, _aten.silu_backward, False)
-    if isinstance(act, nn.GELU):
+    if kind is nn.GELU:
         a = act.approximate
         return _Pointwise(lambda h: _aten.gelu(h, approximate=a), lambda g, x: _aten.gelu_backward(g, x, approximate=a),
                           False)
-    if isinstance(act, nn.Identity):
+    if kind is nn.Identity:
         return _Pointwise(lambda h: h, lambda g, _: g, True)
     return None
 
@@ -136,7 +140,7 @@ class _SLAF:
 
 
 def _activation_op(act: nn.Module):
-    if isinstance(act, SLAF):
+    if type(act).forward is SLAF.forward:
         return _SLAF(act)
     return _pointwise(act) or _Autograd(act)
 
@@ -172,10 +176,20 @@ class Engine:
 
     @staticmethod
     def supports(module: nn.Module, loss) -> bool:
-        """Whether the engine can train ``module`` with ``loss``."""
+        """Whether the engine can train ``module`` with ``loss``.
+
+        The engine re-implements :meth:`SLNN.forward <sklearn_slaf.network.SLNN.forward>`, so
+        a subclass with its own ``forward``, linear layers of another type or any module
+        hook (which the engine would not call) send training through autograd instead.
+        """
         from .network import SLNN
 
-        return isinstance(module, SLNN) and hasattr(loss, "value_and_grad")
+        if not (isinstance(module, SLNN) and type(module).forward is SLNN.forward and hasattr(loss, "value_and_grad")):
+            return False
+        if any(type(lin) is not nn.Linear for lin in module.linear_layers):
+            return False
+        hooks = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+        return not any(getattr(m, h, None) for m in module.modules() for h in hooks)
 
     @torch.no_grad()
     def loss_and_grad(self, x: Tensor, target: Tensor, w: Tensor | None = None) -> Tensor:

@@ -13,12 +13,22 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["SquaredError", "LogisticLoss", "SoftmaxCrossEntropy"]
+__all__ = ["SquaredError", "LogisticLoss", "SoftmaxCrossEntropy", "weighted_mean"]
 
 
 def _sample_weights(w: Tensor | None, n: int) -> Tensor | float:
-    """Per-sample factors of the batch mean: ``1/n`` or ``w / sum(w)``."""
-    return 1.0 / n if w is None else w / w.sum()
+    """Per-sample factors of the batch mean: ``1/n`` or ``w / sum(w)``.
+
+    A batch whose weights are all zero gets factors 0 (no loss, no gradient), not 0/0.
+    """
+    return 1.0 / n if w is None else w / w.sum().clamp_min(torch.finfo(w.dtype).tiny)
+
+
+def weighted_mean(per_sample: Tensor, w: Tensor | None) -> Tensor:
+    """Batch mean of per-sample losses, weighted by ``w`` when given (0 for an all-zero ``w``)."""
+    if w is None:
+        return per_sample.mean()
+    return (per_sample * _sample_weights(w, per_sample.shape[0])).sum()
 
 
 class SquaredError:

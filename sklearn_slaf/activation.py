@@ -384,6 +384,8 @@ class SLAF(nn.Module):
 
 
 def _add_grad(param: torch.Tensor, grad: torch.Tensor) -> None:
+    if not param.requires_grad:  # frozen
+        return
     if param.grad is None:
         param.grad = grad.detach().clone()
     else:

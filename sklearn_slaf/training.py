@@ -23,10 +23,17 @@ import torch
 from torch import nn
 
 from ._engine import Engine
+from ._losses import weighted_mean
 from ._optim import FlatAdamW, FlatParameters, FlatSGDW
 from .activation import SLAF
 
 __all__ = ["TrainConfig", "TrainState", "Trainer", "TrainingDivergedError"]
+
+
+# The losses are on standardised targets (or logits), so a constant predictor scores about 1:
+# an epoch loss this many times the lowest one (and above this many) is a divergence that has
+# not reached inf yet, and is backed off like one.
+_EXPLODED = 1e3
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -72,11 +79,17 @@ class TrainState:
 
 
 def _param_groups(module: nn.Module) -> tuple[list, list, list]:
-    """Split parameters: decayed weights, undecayed biases/norms, activation coefficients."""
+    """Split trainable parameters: decayed weights, undecayed biases/norms, activation coefficients.
+
+    Frozen parameters (``requires_grad=False``) are left out, so neither a step nor the
+    weight decay touches them.
+    """
     act = {id(p) for m in module.modules() if isinstance(m, SLAF) for p in m.parameters()}
     decay, plain, coefs = [], [], []
     for m in module.modules():
         for name, p in m.named_parameters(recurse=False):
+            if not p.requires_grad:
+                continue
             if id(p) in act:
                 coefs.append(p)
             elif isinstance(m, nn.Linear) and name == "weight":
@@ -146,10 +159,7 @@ class Trainer:
         return total
 
     def batch_loss(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-        per_sample = self.loss_fn(self.module(x), y)
-        if w is None:
-            return per_sample.mean()
-        return (per_sample * w).sum() / w.sum()
+        return weighted_mean(self.loss_fn(self.module(x), y), w)
 
     def _batches(self, n: int, device: torch.device) -> list[torch.Tensor]:
         c = self.config
@@ -216,13 +226,14 @@ class Trainer:
     def _back_off(self, snapshot: _Snapshot) -> None:
         st = self.state
         st.backoffs += 1
+        snapshot.restore()  # also when giving up: the module never keeps diverged weights
+        st.no_improvement = 0  # the new learning rate gets its own n_iter_no_change epochs
         if st.backoffs > self.config.max_backoffs:
             raise TrainingDivergedError(
                 f"training diverged: the loss was not finite even after lowering the learning rate "
                 f"{self.config.max_backoffs} times (to {self._lr():.3g}). Standardise the inputs, lower "
                 f"learning_rate_init or degree, set clip_grad_norm (e.g. 1.0), or use basis='chebyshev'."
             )
-        snapshot.restore()
         opt = st.optimizer
         # moments computed on the diverging path are poisoned
         if isinstance(opt, torch.optim.LBFGS):
@@ -232,8 +243,9 @@ class Trainer:
         else:
             opt.scale_lr(0.5)
             opt.reset_state()
-        warnings.warn(f"non-finite loss: restored the last good weights and halved the learning rate "
-                      f"to {self._lr():.3g}.", RuntimeWarning, stacklevel=4)
+        warnings.warn(f"diverging fit (non-finite loss, or {_EXPLODED:g} times the lowest so far): restored the "
+                      f"weights of the lowest loss and halved the learning rate to {self._lr():.3g}.",
+                      RuntimeWarning, stacklevel=4)
 
     def _lr(self) -> float:
         opt = self.state.optimizer
@@ -251,21 +263,30 @@ class Trainer:
         epochs = c.max_iter if epochs is None else epochs
         if self._flat is None and not isinstance(st.optimizer, torch.optim.LBFGS):
             self._flat = FlatParameters(self._groups)  # before the snapshots, which point at the live tensors
-        good = _Snapshot(self.module)
+        # good: the back-off's restore point, the start of the epoch with the lowest loss so far (a
+        # loss measured from those weights on; the end of an epoch is not measured, and a merely
+        # finite loss can already be astronomical on the way to divergence); start: the epoch in progress
+        good, start = _Snapshot(self.module), _Snapshot(self.module)
+        good_loss = math.inf
         best = _Snapshot(self.module) if early_stopping else None
         bar = _progress(epochs, c.verbose)
+        in_epoch = False
         try:
             try:
                 done = 0
                 while done < epochs:
+                    start.take()
+                    in_epoch = True
                     loss = self.train_epoch(X, Y, W)
-                    if not math.isfinite(loss):
+                    in_epoch = False
+                    if not math.isfinite(loss) or loss > _EXPLODED * max(1.0, good_loss):
                         self._back_off(good)
                         continue
+                    if loss <= good_loss:
+                        good, start, good_loss = start, good, loss
                     done += 1
                     st.n_iter += 1
                     st.loss_curve.append(loss)
-                    good.take()
                     improved = loss < st.best_loss - c.tol
                     st.best_loss = min(st.best_loss, loss)
                     if validation is not None:
@@ -275,7 +296,7 @@ class Trainer:
                         improved = score > st.best_validation_score + c.tol
                         if score > st.best_validation_score:
                             st.best_validation_score = score
-                            best.take_from(good)
+                            best.take()
                     st.no_improvement = 0 if improved else st.no_improvement + 1
                     if bar is not None:
                         bar.update(1)
@@ -286,13 +307,19 @@ class Trainer:
                         break
             except KeyboardInterrupt:
                 st.interrupted = True
-                good.restore()
+                if in_epoch:  # drop the partial epoch: back to the last completed one
+                    start.restore()
                 warnings.warn("training interrupted: kept the best weights so far.", RuntimeWarning, stacklevel=2)
             finally:
                 if bar is not None:
                     bar.close()
             if best is not None:
                 best.restore()
+            elif not _all_finite(self.module):
+                # the last epoch's final step went non-finite after its loss was measured
+                good.restore()
+                warnings.warn("the last step left non-finite weights or statistics: restored those of the lowest "
+                              "loss.", RuntimeWarning, stacklevel=2)
         finally:
             if self._flat is not None:
                 self._flat.release()
@@ -321,6 +348,10 @@ class _Snapshot:
 
     def restore(self) -> None:
         _copy_all(self.live, self.saved)
+
+
+def _all_finite(module: nn.Module) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in module.state_dict().values() if t.is_floating_point())
 
 
 def _copy_all(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:

@@ -153,3 +153,34 @@ def test_training_leaves_parameters_with_their_own_storage():
     assert len(ptrs) == len(list(net.parameters()))
     assert all(p.grad is None for p in net.parameters())
     copy.deepcopy(net)  # still an ordinary module
+
+
+@pytest.mark.parametrize("closed_form", [True, False])
+def test_frozen_parameters_are_not_trained(closed_form):
+    x, y, _ = data(64, 2)
+    net = make_net()
+    frozen = [net.activations[0].coef, net.activations[0].bias, net.hidden[0].weight, net.output.bias]
+    for p in frozen:
+        p.requires_grad_(False)
+    before = [p.clone() for p in frozen]
+    sq = SquaredError(net)
+    loss = sq if closed_form else (lambda out, target: sq(out, target))
+    trainer = Trainer(net, loss, TrainConfig(max_iter=3, batch_size=16, alpha=0.1), torch.Generator().manual_seed(0))
+    assert (trainer._engine is not None) == closed_form
+    trainer.run(x, y)
+    for p, b in zip(frozen, before):
+        assert torch.equal(p, b) and p.grad is None
+    assert not torch.equal(net.hidden[1].weight, make_net().hidden[1].weight)  # the rest did train
+
+
+def test_engine_declines_modules_it_would_get_wrong():
+    net = make_net()
+
+    class Doubled(SLNN):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    doubled = Doubled(4, (3,), generator=torch.Generator().manual_seed(0))
+    assert not Engine.supports(doubled, SquaredError(doubled))
+    net.activations[0].register_forward_hook(lambda *a: None)
+    assert not Engine.supports(net, SquaredError(net))

@@ -196,9 +196,63 @@ def test_divergence_is_recovered_or_reported(reg_data):
 def test_divergence_error_when_nothing_helps(reg_data, monkeypatch):
     X, y = reg_data
     monkeypatch.setattr(Trainer, "train_epoch", lambda self, *a: float("nan"))
+    reg = SLNNRegressor(**FAST)
     with pytest.raises(TrainingDivergedError, match="clip_grad_norm"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        SLNNRegressor(**FAST).fit(X, y)
+        reg.fit(X, y)
+    assert all(torch.isfinite(p).all() for p in reg.module_.parameters())  # never left diverged
+
+
+def test_divergence_rolls_back_to_weights_with_a_sane_loss():
+    # one batch per epoch: the weights at the end of an epoch are never measured, and the last
+    # finite loss on the way to divergence can be astronomical; the back-off must recover anyway
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 5)
+    y = X @ rng.randn(5) + 0.1 * rng.randn(100)
+    reg = SLNNRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=3.0, max_iter=200, device="cpu",
+                        random_state=0)
+    with pytest.warns(RuntimeWarning, match="non-finite loss"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    assert reg._state.backoffs >= 1 and min(reg.loss_curve_) < 0.05 * reg.loss_curve_[0]
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_warm_start_clears_back_off_and_interrupt_records(reg_data):
+    X, y = reg_data
+    reg = SLNNRegressor(**{**FAST, "warm_start": True, "max_iter": 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+        reg._state.backoffs, reg._state.interrupted = 5, True
+        reg.fit(X, y)
+    assert reg._state.backoffs == 0 and not reg._state.interrupted
+
+
+def test_all_zero_weight_batches_count_for_nothing():
+    rng = np.random.RandomState(0)
+    X = rng.randn(400, 5)
+    y = X @ rng.randn(5)
+    sw = np.r_[np.zeros(200), np.ones(200)]  # valid: only the total must be positive
+    for batch, shuffle in ((200, False), (4, True)):
+        reg = SLNNRegressor(hidden_layer_sizes=(16,), batch_size=batch, shuffle=shuffle, max_iter=5,
+                            device="cpu", random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # no back-off either
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            reg.fit(X, y, sample_weight=sw)
+        assert np.isfinite(reg.loss_curve_).all() and np.isfinite(reg.predict(X)).all()
+
+
+def test_batch_size_one_needs_a_network_without_batch_statistics(reg_data):
+    X, y = reg_data
+    for act in ("slaf", "relu+bn"):
+        with pytest.raises(ValueError, match="batch_size=1"):
+            SLNNRegressor(**{**FAST, "batch_size": 1, "hidden_activation": act}).fit(X[:20], y[:20])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        SLNNRegressor(**{**FAST, "batch_size": 1, "hidden_activation": "relu", "max_iter": 2}).fit(X[:20], y[:20])
+        SLNNRegressor(**{**FAST, "batch_size": 1, "normalize_basis": False, "max_iter": 2}).fit(X[:20], y[:20])
 
 
 def test_sample_weight_is_honoured():
