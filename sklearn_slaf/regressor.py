@@ -60,7 +60,9 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
     clip_grad_norm : float or None, default=None
         Clip the global gradient norm at this value.
     batch_size : int or "auto", default="auto"
-        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.
+        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``. Layers normalised with
+        batch statistics (SLAF with ``normalize_basis=True``, ``"+bn"``) need at least 2;
+        very small batches (2-4) give noisy statistics, as with batch normalisation.
     max_iter : int, default=200
         Maximum number of epochs.
     tol : float, default=1e-4
