@@ -12,7 +12,7 @@ median time of ``--repeat`` rounds and the median of the per-round ratios agains
 A second table repeats the synthetic case at batch sizes 200, 1000 and 5000: at small
 batches a step's fixed per-operation costs dominate, at large ones the arithmetic.
 
-Usage: ``python benchmarks/fit_speed.py [--repeat 3] [--quick]``
+Usage: ``python benchmarks/fit_speed.py [--repeat 3] [--quick] [--device cuda]``
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_slaf import SLNNRegressor
 
 
-def skorch_model(n_features: int, hidden: tuple[int, ...], epochs: int, batch: int):
+def skorch_model(n_features: int, hidden: tuple[int, ...], epochs: int, batch: int, device: str = "cpu"):
     from skorch import NeuralNetRegressor
 
     layers, width = [], n_features
@@ -43,20 +43,21 @@ def skorch_model(n_features: int, hidden: tuple[int, ...], epochs: int, batch: i
         width = h
     layers.append(torch.nn.Linear(width, 1))
     net = NeuralNetRegressor(torch.nn.Sequential(*layers), max_epochs=epochs, batch_size=batch, lr=1e-3,
-                             optimizer=torch.optim.Adam, train_split=None, verbose=0, iterator_train__shuffle=True)
+                             optimizer=torch.optim.Adam, train_split=None, verbose=0, iterator_train__shuffle=True,
+                             device=device)
     # skorch needs float32 arrays and a 2-D target: the scaler/reshape is part of its cost
     return make_pipeline(StandardScaler(), net), lambda y: y.astype(np.float32).reshape(-1, 1)
 
 
-def candidates(n_features: int, hidden, epochs: int, batch: int, degree: int):
+def candidates(n_features: int, hidden, epochs: int, batch: int, degree: int, device: str = "cpu"):
     common = dict(hidden_layer_sizes=hidden, max_iter=epochs, batch_size=batch, tol=0.0,
                   n_iter_no_change=epochs + 1, random_state=0)
-    yield f"SLNNRegressor (SLAF, degree {degree})", SLNNRegressor(degree=degree, device="cpu", **common), None
-    yield "SLNNRegressor (ReLU)", SLNNRegressor(hidden_activation="relu", device="cpu", **common), None
+    yield f"SLNNRegressor (SLAF, degree {degree})", SLNNRegressor(degree=degree, device=device, **common), None
+    yield "SLNNRegressor (ReLU)", SLNNRegressor(hidden_activation="relu", device=device, **common), None
     yield "MLPRegressor (ReLU)", make_pipeline(StandardScaler(), MLPRegressor(
         learning_rate_init=1e-3, alpha=1e-4, shuffle=True, early_stopping=False, **common)), None
     try:
-        model, prep = skorch_model(n_features, hidden, epochs, batch)
+        model, prep = skorch_model(n_features, hidden, epochs, batch, device)
         yield "skorch NeuralNetRegressor (ReLU)", model, prep
     except ImportError:
         print("skorch is not installed: skipping it (pip install skorch)")
@@ -84,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="smaller synthetic set, for a smoke run")
+    parser.add_argument("--device", default="cpu", help="device of the torch models (MLPRegressor stays on the CPU)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     Xd, yd = load_diabetes(return_X_y=True)
@@ -92,22 +94,24 @@ def main() -> None:
     datasets = [("diabetes (442 x 10)", Xd, yd, 200), (f"synthetic ({n_big} x 20)", Xs, ys, 5)]
     hidden, degree = (64, 64), 3
     runs = [(dname, X, y, epochs, 200) for dname, X, y, epochs in datasets]
-    rows = measure(runs, hidden, degree, args.repeat)
-    save("fit_speed", "Fit wall time at equal epochs (architecture 64-64, batch 200, Adam lr 1e-3)",
+    rows = measure(runs, hidden, degree, args.repeat, args.device)
+    suffix = "" if args.device == "cpu" else "_" + args.device.replace(":", "")  # keep the CPU tables
+    save("fit_speed" + suffix, "Fit wall time at equal epochs (architecture 64-64, batch 200, Adam lr 1e-3)",
          ["data", "epochs", "model", "fit s (median)", "ratio vs MLPRegressor (median)", "train R^2"],
-         [r[:2] + r[3:] for r in rows], {"repeat": args.repeat, "seed": 0})
+         [r[:2] + r[3:] for r in rows], {"repeat": args.repeat, "seed": 0, "device": args.device})
     # per-step fixed costs dominate at batch 200; larger batches show the arithmetic alone
     sweep = [(f"synthetic ({n_big} x 20)", Xs, ys, 3, b) for b in (200, 1000, 5000)]
-    save("fit_speed_batch", "Fit wall time against batch size (synthetic data, 3 epochs, 64-64, Adam lr 1e-3)",
+    save("fit_speed_batch" + suffix, "Fit wall time against batch size (synthetic data, 3 epochs, 64-64, Adam lr 1e-3)",
          ["data", "epochs", "batch", "model", "fit s (median)", "ratio vs MLPRegressor (median)", "train R^2"],
-         measure(sweep, hidden, degree, args.repeat), {"repeat": args.repeat, "seed": 0})
+         measure(sweep, hidden, degree, args.repeat, args.device), {"repeat": args.repeat, "seed": 0,
+                                                                    "device": args.device})
 
 
-def measure(runs, hidden, degree: int, repeat: int) -> list[list]:
+def measure(runs, hidden, degree: int, repeat: int, device: str = "cpu") -> list[list]:
     """One table row per model and run ``(name, X, y, epochs, batch)``."""
     rows = []
     for dname, X, y, epochs, batch in runs:
-        models = list(candidates(X.shape[1], hidden, epochs, batch, degree))
+        models = list(candidates(X.shape[1], hidden, epochs, batch, degree, device))
         results = time_rounds(models, X, y, repeat)
         base = next(t for n, t, _ in results if n.startswith("MLPRegressor"))
         for name, t, r2 in results:
