@@ -106,12 +106,29 @@ class Trainer:
     ----------
     module : torch.nn.Module
     loss_fn : callable
-        ``loss_fn(output, target)`` returning per-sample losses of shape ``(n,)``.
+        ``loss_fn(output, target)`` returning per-sample losses of shape ``(n,)``. A loss
+        of :mod:`sklearn_slaf._losses` also gives its gradient in closed form, which lets an
+        :class:`~sklearn_slaf.network.SLNN` train through the autograd-free engine; any
+        other callable trains through autograd.
     config : TrainConfig
     generator : torch.Generator
         CPU generator for shuffling.
     state : TrainState, optional
         Continue from an earlier call.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_slaf._losses import SquaredError
+    >>> from sklearn_slaf.network import SLNN
+    >>> from sklearn_slaf.training import TrainConfig, Trainer
+    >>> net = SLNN(3, (16,), degree=3, generator=torch.Generator().manual_seed(0))
+    >>> X = torch.randn(256, 3)
+    >>> Y = X[:, :1] ** 3 - X[:, 1:2]
+    >>> config = TrainConfig(learning_rate=1e-2, batch_size=64, max_iter=50)
+    >>> state = Trainer(net, SquaredError(net), config, torch.Generator().manual_seed(0)).run(X, Y)
+    >>> bool(state.loss_curve[-1] < 0.1 * state.loss_curve[0])
+    True
     """
 
     def __init__(self, module, loss_fn: Callable, config: TrainConfig, generator: torch.Generator,
