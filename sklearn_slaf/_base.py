@@ -43,9 +43,12 @@ def resolve_device(device) -> torch.device:
     return dev
 
 
-def _normalised(module: torch.nn.Module) -> bool:
-    """Whether any layer normalises with batch statistics in training."""
-    return any(isinstance(m, torch.nn.BatchNorm1d) or (isinstance(m, SLAF) and m.normalize) for m in module.modules())
+def _has_batchnorm(module: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.BatchNorm1d) for m in module.modules())
+
+
+def _normalised_slaf(module: torch.nn.Module) -> bool:
+    return any(isinstance(m, SLAF) and m.normalize for m in module.modules())
 
 
 def _weighted_scaling(A: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -204,13 +207,17 @@ class BaseSLNN(BaseEstimator):
             module.set_scaling(x_off, x_scale, y_off, y_scale)
             self.module_ = module.to(self.device_)
             self._state = TrainState()
-        if X.shape[0] < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in self.module_.modules()):
+        if X.shape[0] < 2 and _has_batchnorm(self.module_):
             raise ValueError("Found 1 sample: batch normalisation needs at least 2 samples to train.")
         config = self._config(X.shape[0])
-        if config.batch_size == 1 and X.shape[0] > 1 and _normalised(self.module_):
+        if config.batch_size == 1 and X.shape[0] > 1 and config.solver != "lbfgs" and (
+            _has_batchnorm(self.module_) or (not incremental and _normalised_slaf(self.module_))
+        ):
+            # batch normalisation cannot train on one row; a normalised SLAF trains on its running statistics
+            # then, which the closing recalibration of fit replaces: the predicting model would not be the trained one
             raise ValueError(
-                "batch_size=1 cannot train a network with batch statistics (SLAF with normalize_basis=True or a "
-                "'+bn' layer): a single sample has no variance. Use batch_size >= 2."
+                "batch_size=1 cannot fit a network with batch statistics (SLAF with normalize_basis=True or a "
+                "'+bn' layer): use batch_size >= 2 or solver='lbfgs' (or partial_fit, for SLAF)."
             )
         if not incremental:
             # each fit stops on its own progress and, as MLPRegressor's warm start does, starts a fresh

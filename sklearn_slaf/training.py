@@ -145,10 +145,17 @@ class Trainer:
         self._flat: FlatParameters | None = None  # packed on the first step, released when run() ends
         lbfgs = config.solver == "lbfgs"
         self._engine = Engine(module, loss_fn) if not lbfgs and Engine.supports(module, loss_fn) else None
-        if self.state.optimizer is None:
+        if self.state.optimizer is None or not self._optimizer_fits(self.state.optimizer):
+            # new, or the set of trainable parameters changed (e.g. a layer frozen between partial_fit calls)
             self.state.optimizer = self.make_optimizer()
 
     # ------------------------------------------------------------------ pieces
+    def _optimizer_fits(self, opt) -> bool:
+        params = [p for g in self._groups for p in g]
+        if isinstance(opt, torch.optim.LBFGS):
+            return self.config.solver == "lbfgs" and opt.param_groups[0]["params"] == params
+        return self.config.solver != "lbfgs" and opt.n == sum(p.numel() for p in params)
+
     def make_optimizer(self) -> FlatAdamW | FlatSGDW | torch.optim.LBFGS:
         c = self.config
         if c.solver == "lbfgs":
@@ -210,7 +217,7 @@ class Trainer:
             loss = self.batch_loss(x, y, w)
             loss.backward()
         penalty = self.penalty()
-        if isinstance(penalty, torch.Tensor):
+        if isinstance(penalty, torch.Tensor) and penalty.requires_grad:  # not when its coefficients are frozen
             penalty.backward()
         if self.config.clip_grad_norm is not None:
             norm = torch.linalg.vector_norm(flat.grad)
@@ -252,17 +259,28 @@ class Trainer:
                 f"learning_rate_init or degree, set clip_grad_norm (e.g. 1.0), or use basis='chebyshev'."
             )
         opt = st.optimizer
-        # moments computed on the diverging path are poisoned
         if isinstance(opt, torch.optim.LBFGS):
             for g in opt.param_groups:
                 g["lr"] *= 0.5
-            opt.state.clear()
         else:
             opt.scale_lr(0.5)
-            opt.reset_state()
+        self._reset_optimizer_state()  # moments computed on the diverging path are poisoned
         warnings.warn(f"diverging fit (non-finite loss, or {_EXPLODED:g} times the lowest so far): restored the "
                       f"weights of the lowest loss and halved the learning rate to {self._lr():.3g}.",
                       RuntimeWarning, stacklevel=4)
+
+    def _reset_optimizer_state(self) -> None:
+        opt = self.state.optimizer
+        if isinstance(opt, torch.optim.LBFGS):
+            opt.state.clear()
+        else:
+            opt.reset_state()
+
+    def _all_finite(self) -> bool:
+        """Whether every parameter and floating buffer is finite (one host synchronisation)."""
+        tensors = [t for t in self.module.buffers() if t.is_floating_point()]
+        tensors += [self._flat.data] if self._flat is not None else list(self.module.parameters())
+        return bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
 
     def _lr(self) -> float:
         opt = self.state.optimizer
@@ -296,7 +314,8 @@ class Trainer:
                     in_epoch = True
                     loss = self.train_epoch(X, Y, W)
                     in_epoch = False
-                    if not math.isfinite(loss) or loss > _EXPLODED * max(1.0, good_loss):
+                    # st.best_loss carries the scale over from earlier calls (partial_fit: one epoch each)
+                    if not math.isfinite(loss) or loss > _EXPLODED * max(1.0, min(good_loss, st.best_loss)):
                         self._back_off(good)
                         continue
                     if loss <= good_loss:
@@ -332,9 +351,11 @@ class Trainer:
                     bar.close()
             if best is not None:
                 best.restore()
-            elif not _all_finite(self.module):
-                # the last epoch's final step went non-finite after its loss was measured
+            elif not self._all_finite():
+                # the last epoch's final step went non-finite after its loss was measured; the
+                # optimiser's moments went with it
                 good.restore()
+                self._reset_optimizer_state()
                 warnings.warn("the last step left non-finite weights or statistics: restored those of the lowest "
                               "loss.", RuntimeWarning, stacklevel=2)
         finally:
@@ -365,10 +386,6 @@ class _Snapshot:
 
     def restore(self) -> None:
         _copy_all(self.live, self.saved)
-
-
-def _all_finite(module: nn.Module) -> bool:
-    return all(bool(torch.isfinite(t).all()) for t in module.state_dict().values() if t.is_floating_point())
 
 
 def _copy_all(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:

@@ -246,13 +246,50 @@ def test_all_zero_weight_batches_count_for_nothing():
 
 def test_batch_size_one_needs_a_network_without_batch_statistics(reg_data):
     X, y = reg_data
+    X, y = X[:20], y[:20]
     for act in ("slaf", "relu+bn"):
         with pytest.raises(ValueError, match="batch_size=1"):
-            SLNNRegressor(**{**FAST, "batch_size": 1, "hidden_activation": act}).fit(X[:20], y[:20])
+            SLNNRegressor(**{**FAST, "batch_size": 1, "hidden_activation": act}).fit(X, y)
+    with pytest.raises(ValueError, match="batch_size=1"):
+        SLNNRegressor(**{**FAST, "batch_size": 1, "hidden_activation": "relu+bn"}).partial_fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        SLNNRegressor(**{**FAST, "batch_size": 1, "hidden_activation": "relu", "max_iter": 2}).fit(X[:20], y[:20])
-        SLNNRegressor(**{**FAST, "batch_size": 1, "normalize_basis": False, "max_iter": 2}).fit(X[:20], y[:20])
+        for kw in ({"hidden_activation": "relu"}, {"normalize_basis": False}, {"solver": "lbfgs"}):
+            SLNNRegressor(**{**FAST, "batch_size": 1, "max_iter": 2, **kw}).fit(X, y)
+        # partial_fit trains and predicts on the running statistics alike (no closing recalibration)
+        SLNNRegressor(**{**FAST, "batch_size": 1}).partial_fit(X, y)
+
+
+def test_partial_fit_recovers_after_a_non_finite_last_step(reg_data, monkeypatch):
+    X, y = reg_data
+    reg = SLNNRegressor(**{**FAST, "batch_size": len(X)}).partial_fit(X, y)
+    real, calls = Trainer._step, []
+
+    def poison(self, *a):
+        loss = real(self, *a)
+        if not calls:  # the first step of the next call leaves NaN weights and moments
+            calls.append(1)
+            self._flat.grad.fill_(float("nan"))
+            self.state.optimizer.step(self._flat)
+        return loss
+
+    monkeypatch.setattr(Trainer, "_step", poison)
+    with pytest.warns(RuntimeWarning, match="non-finite weights"):
+        reg.partial_fit(X, y)
+    before = [p.detach().clone() for p in reg.module_.parameters()]
+    reg.partial_fit(X, y)  # the optimiser's moments were reset with the weights: training goes on
+    assert all(torch.isfinite(p).all() for p in reg.module_.parameters())
+    assert any(not torch.equal(p, b) for p, b in zip(reg.module_.parameters(), before))
+
+
+def test_freezing_between_partial_fit_calls(reg_data):
+    X, y = reg_data
+    reg = SLNNRegressor(**{**FAST, "coef_alpha": 1e-3}).partial_fit(X, y)
+    layer = reg.module_.activations[0]
+    layer.coef.requires_grad_(False)
+    frozen = layer.coef.detach().clone()
+    reg.partial_fit(X, y)  # a fresh optimiser for the new set of trainable parameters; no penalty on frozen ones
+    assert torch.equal(layer.coef, frozen)
 
 
 def test_sample_weight_is_honoured():
