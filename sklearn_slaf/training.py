@@ -123,8 +123,8 @@ class Trainer:
     >>> from sklearn_slaf.network import SLNN
     >>> from sklearn_slaf.training import TrainConfig, Trainer
     >>> net = SLNN(3, (16,), degree=3, generator=torch.Generator().manual_seed(0))
-    >>> X = torch.randn(256, 3)
-    >>> Y = X[:, :1] ** 3 - X[:, 1:2]
+    >>> X = torch.randn(256, 3, generator=torch.Generator().manual_seed(1))
+    >>> Y = X[:, :1] * X[:, 1:2] - X[:, 2:]
     >>> config = TrainConfig(learning_rate=1e-2, batch_size=64, max_iter=50)
     >>> state = Trainer(net, SquaredError(net), config, torch.Generator().manual_seed(0)).run(X, Y)
     >>> bool(state.loss_curve[-1] < 0.1 * state.loss_curve[0])
