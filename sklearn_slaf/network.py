@@ -134,7 +134,7 @@ class SLNN(nn.Module):
         self.weight_init = weight_init
         widths = [self.n_inputs, *self.hidden_layer_sizes]
         self.hidden = nn.ModuleList(
-            torch.nn.utils.skip_init(nn.Linear, a, b, **kw) for a, b in zip(widths[:-1], widths[1:])
+            _linear(a, b, **kw) for a, b in zip(widths[:-1], widths[1:])
         )
         layers = []
         for width, (act, bn), k, fam in zip(self.hidden_layer_sizes, acts, degrees, bases):
@@ -149,7 +149,7 @@ class SLNN(nn.Module):
                 mod = nn.Sequential(nn.BatchNorm1d(width, **kw), mod)
             layers.append(mod)
         self.activations = nn.ModuleList(layers)
-        self.output = torch.nn.utils.skip_init(nn.Linear, widths[-1], self.n_outputs, **kw)
+        self.output = _linear(widths[-1], self.n_outputs, **kw)
         self.register_buffer("input_offset", torch.zeros(self.n_inputs, **kw))
         self.register_buffer("input_scale", torch.ones(self.n_inputs, **kw))
         self.register_buffer("output_offset", torch.zeros(self.n_outputs, **kw))
@@ -212,6 +212,17 @@ class SLNN(nn.Module):
         for lin, act in zip(self.hidden, self.activations):
             h = act(lin(h))
         return self.output(h) * self.output_scale + self.output_offset
+
+
+def _linear(n_in: int, n_out: int, device=None, dtype=None) -> nn.Linear:
+    """An ``nn.Linear`` whose own random initialisation leaves the global generator untouched.
+
+    That initialisation is thrown away (``reset_weights`` draws from our generator), so it
+    runs on a forked copy of the CPU generator's state. ``torch.nn.utils.skip_init`` would
+    skip the draw, but its first call imports some 500 modules: half a second on a first fit.
+    """
+    with torch.random.fork_rng(devices=[]):
+        return nn.Linear(n_in, n_out, dtype=dtype).to(device)
 
 
 @torch.no_grad()
