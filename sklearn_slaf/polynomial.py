@@ -110,10 +110,10 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         The fitted estimator expanded (a deep copy of ``estimator`` if it was fitted).
     degree_ : int
         Total degree ``D`` of the polynomial.
-    powers_ : ndarray of shape (n_output_features_, n_features_in_)
+    powers_ : ndarray of shape (n_output_features, n_features_in)
         Exponents of the monomials kept, in ``PolynomialFeatures(D)`` order, without
         the constant monomial (that is ``intercept_``).
-    coef_ : ndarray of shape (n_output_features_,) or (n_outputs, n_output_features_)
+    coef_ : ndarray of shape (n_output_features,) or (n_outputs, n_output_features)
         Coefficients: 1-D when the estimator's output is (a regressor fitted on 1-D
         ``y``, a binary classifier), as in :class:`~sklearn.linear_model.LinearRegression`.
     intercept_ : float or ndarray of shape (n_outputs,)
@@ -252,7 +252,7 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_output_features_)
+        ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_output_features)
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
@@ -274,7 +274,7 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of str objects of shape (n_output_features_,)
+        ndarray of str objects of shape (n_output_features,)
         """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
