@@ -280,7 +280,7 @@ class Trainer:
         """Whether every parameter and floating buffer is finite (one host synchronisation)."""
         tensors = [t for t in self.module.buffers() if t.is_floating_point()]
         tensors += [self._flat.data] if self._flat is not None else list(self.module.parameters())
-        return bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
+        return bool(torch.isfinite(torch.cat([t.detach().reshape(-1) for t in tensors])).all())
 
     def _lr(self) -> float:
         opt = self.state.optimizer
@@ -301,7 +301,7 @@ class Trainer:
         # good: the back-off's restore point, the start of the epoch with the lowest loss so far (a
         # loss measured from those weights on; the end of an epoch is not measured, and a merely
         # finite loss can already be astronomical on the way to divergence); start: the epoch in progress
-        good, start = _Snapshot(self.module), _Snapshot(self.module)
+        good = start = _Snapshot(self.module)  # one object until a second epoch needs its own (partial_fit: never)
         good_loss = math.inf
         best = _Snapshot(self.module) if early_stopping else None
         bar = _progress(epochs, c.verbose)
@@ -310,6 +310,8 @@ class Trainer:
             try:
                 done = 0
                 while done < epochs:
+                    if start is good and good_loss < math.inf:
+                        start = _Snapshot(self.module)
                     start.take()
                     in_epoch = True
                     loss = self.train_epoch(X, Y, W)
