@@ -25,9 +25,10 @@ Backward maths (batch-norm backward on every element, then the chain rule throug
 * ``dL/dg_i = a_i (y - mean(y) - s_i^2 p_i d_i / N)`` and
   ``dL/dx = sum_i dL/dg_i g_i'(u) / r``.
 
-Derivatives: ``g_i' = i g_(i-1)`` (power, hermite) or ``g_(i-1)`` (taylor) cost
-nothing; chebyshev (``T_i' = i U_(i-1)``, ``U_(i-1) = U_(i-3) + 2 T_(i-1)``) and
-legendre (``P_i' = P_(i-2)' + (2i - 1) P_(i-1)``) cost one in-place pass per degree.
+Derivatives (table :func:`sklearn_slaf.basis.derivative`): ``g_i' = i g_(i-1)`` (power,
+hermite) or ``g_(i-1)`` (taylor) cost nothing; chebyshev (``T_i' = i U_(i-1)``,
+``U_(i-1) = U_(i-3) + 2 T_(i-1)``) and legendre (``P_i' = P_(i-2)' + (2i - 1) P_(i-1)``)
+cost one in-place pass per degree.
 
 Performance notes. On a CPU, a fresh multi-megabyte tensor is usually handed back to
 the operating system when freed and page-faulted in again on the next allocation,
@@ -168,27 +169,25 @@ def _with_derivatives(
 ) -> Iterator[tuple[Tensor, _Derivative]]:
     """Yield ``(g_i, (factor, base))`` with ``g_i'(u) = factor * base``; uses 2 or 4 buffers."""
     gen = elements(family, u, degree, (buffers[0], buffers[1]))
-    if family in ("power", "taylor", "hermite"):
+    if _basis.derivative(family, 1)[1] is None:  # B_i = g_(i-1)
         prev = None
         for i, g in enumerate(gen, start=1):
-            yield g, (1.0 if family == "taylor" else float(i), prev)
+            yield g, (_basis.derivative(family, i)[0], prev)
             prev = g
         return
-    # base_i = base_(i-2) + c_i g_(i-1) with base_0 = 0, base_1 = 1: U_(i-1) or P_i'
-    cheb = family == "chebyshev"
-    older = old = None  # base_(i-2), base_(i-1); None at i <= 2 stands for 0 and 1
+    older = old = None  # B_(i-2), B_(i-1); None at i <= 2 stands for 0 and 1
     prev = None
     for i, g in enumerate(gen, start=1):
+        f, c = _basis.derivative(family, i)
         if i >= 2:
-            c = 2.0 if cheb else 2.0 * i - 1.0
-            if i >= 4:  # base_(i-2) is one of our buffers and no longer needed
+            if i >= 4:  # B_(i-2) is one of our buffers and no longer needed
                 nxt = older.add_(prev, alpha=c)
             else:
                 nxt = torch.mul(prev, c, out=buffers[i % 2 + 2])
                 if i == 3:
                     nxt.add_(1.0)
             older, old = old, nxt
-        yield g, (float(i) if cheb else 1.0, old)
+        yield g, (f, old)
         prev = g
 
 

@@ -10,10 +10,8 @@ whatever the degree. The stack is kept for the backward pass (``k N U`` numbers)
 :func:`sklearn_slaf._kernels.normalized_forward` only takes this path below
 :data:`STACK_LIMIT` elements.
 
-Derivatives are written ``g_{j+1}' = f_j base_j`` with ``base_0 = 1`` and, for
-``j >= 1``, ``base_j = g_j`` (power, taylor, hermite) or the recurrences
-``base_j = base_{j-2} + c_j g_j`` of the Chebyshev (``U_j``, ``c_j = 2``) and Legendre
-(``P_{j+1}'``, ``c_j = 2j + 1``) families.
+Derivatives are ``g_i' = f_i B_i`` with the constants and the recurrence of ``B_i`` from
+:func:`sklearn_slaf.basis.derivative` (``B_1 = 1``).
 """
 
 from __future__ import annotations
@@ -31,16 +29,15 @@ __all__ = ["STACK_LIMIT", "stacked_backward", "stacked_forward"]
 #: of that size is page-faulted in (the streaming kernels recycle scratch memory).
 STACK_LIMIT = 3 * 2**16
 
-_SIMPLE = ("power", "taylor", "hermite")
 _factor_cache: dict[tuple, Tensor] = {}
 
 
 def _factors(family: str, k: int, like: Tensor) -> Tensor:
-    """``f_j`` of ``g_{j+1}' = f_j base_j`` as a ``(k, 1)`` tensor."""
+    """``f_i`` of ``g_i' = f_i B_i`` for ``i = 1 .. k`` as a ``(k, 1)`` tensor."""
     key = (family, k, like.device, like.dtype)
     f = _factor_cache.get(key)
     if f is None:
-        vals = [1.0] * k if family in ("taylor", "legendre") else [float(j + 1) for j in range(k)]
+        vals = [_basis.derivative(family, i)[0] for i in range(1, k + 1)]
         f = _factor_cache[key] = torch.tensor(vals, dtype=like.dtype, device=like.device)[:, None]
     return f
 
@@ -62,14 +59,12 @@ def _stack(family: str, u: Tensor, k: int, out: Tensor) -> Tensor:
 
 
 def _bases(family: str, G: Tensor) -> Tensor:
-    """``base_1 .. base_{k-1}`` of the derivatives as a ``(k - 1, N, U)`` tensor."""
-    if family in _SIMPLE:
+    """``B_2 .. B_k`` of the derivatives (:func:`sklearn_slaf.basis.derivative`) as a ``(k - 1, N, U)`` tensor."""
+    if _basis.derivative(family, 1)[1] is None:  # B_i = g_(i-1)
         return G[:-1]
-    cheb = family == "chebyshev"
     B = torch.empty_like(G[1:])
-    for m in range(B.shape[0]):
-        c = 2.0 if cheb else 2.0 * m + 3.0  # c_j with j = m + 1
-        torch.mul(G[m], c, out=B[m])
+    for m in range(B.shape[0]):  # B[m] = B_(m+2) = B_m + c g_(m+1), with B_0 = 0 and B_1 = 1
+        torch.mul(G[m], _basis.derivative(family, m + 2)[1], out=B[m])
         if m == 1:
             B[m].add_(1.0)
         elif m >= 2:
@@ -111,7 +106,7 @@ def stacked_backward(
     f = _factors(family, G.shape[0], G)
     if r is not None:
         f = f / r
-    # dL/dg_j f_j / r = yc (a_j f_j / r) - (w_j f_j / r) d_j, summed against base_j
+    # dL/dg_i f_i / r = yc (a_i f_i / r) - (w_i f_i / r) d_i, summed against B_i
     dg = torch.mul(yc, (a * f)[:, None])
     dg.addcmul_(D, (w * f)[:, None], value=-1.0)
     if G.shape[0] == 1:

@@ -37,6 +37,7 @@ __all__ = [
     "needs_input_map",
     "polyval",
     "recurrence",
+    "derivative",
     "to_power_matrix",
     "check_basis",
 ]
@@ -86,6 +87,25 @@ def recurrence(name: str, n: int) -> tuple[float, float]:
     if name == "hermite":
         return 1.0, float(n)
     raise ValueError(f"basis={name!r} has no three-term recurrence; use one of {POLYNOMIAL_BASES}.")
+
+
+def derivative(name: str, i: int) -> tuple[float, float | None]:
+    """Constants ``(f_i, c_i)`` of ``g_i'(u) = f_i B_i(u)``, ``i >= 1``.
+
+    ``c_i is None`` means ``B_i = g_{i-1}`` (power, taylor, hermite; ``g_0 = 1``). Otherwise
+    ``B_i = B_{i-2} + c_i g_{i-1}`` with ``B_0 = 0`` and ``B_1 = 1``: ``B_i = U_{i-1}``
+    (chebyshev, ``T_i' = i U_{i-1}``) or ``B_i = P_i'`` (legendre). The fused kernels'
+    backward passes read this one table.
+    """
+    if name in ("power", "hermite"):
+        return float(i), None
+    if name == "taylor":
+        return 1.0, None
+    if name == "chebyshev":
+        return float(i), 2.0
+    if name == "legendre":
+        return 1.0, 2.0 * i - 1.0
+    raise ValueError(f"basis={name!r} has no polynomial derivative table; use one of {POLYNOMIAL_BASES}.")
 
 
 def _three_term(name: str, u: torch.Tensor, degree: int) -> torch.Tensor:

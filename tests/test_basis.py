@@ -100,3 +100,22 @@ def test_polyval_matches_numpy_and_rejects_nan():
         basis.polyval(coefs, x)
     with pytest.raises(ValueError, match="shape"):
         basis.polyval(coefs, np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize("family", basis.POLYNOMIAL_BASES)
+def test_derivative_table_matches_autograd(family):
+    u = torch.linspace(-1.0, 1.0, 41, dtype=torch.float64).requires_grad_()
+    g = basis.evaluate(family, u, 8)
+    prev, older, old = torch.ones_like(u), None, None  # g_0; B_(i-2), B_(i-1)
+    for i in range(1, 9):
+        f, c = basis.derivative(family, i)
+        if c is None:
+            b = prev
+        else:  # B_i = B_(i-2) + c_i g_(i-1), B_0 = 0, B_1 = 1
+            b = torch.ones_like(u) if i == 1 else c * prev + (older if older is not None else 0.0)
+            older, old = old, b
+        (grad,) = torch.autograd.grad(g[..., i - 1].sum(), u, retain_graph=True)
+        torch.testing.assert_close(f * b, grad, rtol=1e-12, atol=1e-12)
+        prev = g[..., i - 1].detach()
+    with pytest.raises(ValueError, match="fourier"):
+        basis.derivative("fourier", 1)
