@@ -24,20 +24,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ._optim import add_grad
 from .activation import SLAF
 
 __all__ = ["Engine"]
 
 _aten = torch.ops.aten
-
-
-def _add_grad(p: Tensor, g: Tensor) -> None:
-    if not p.requires_grad:  # frozen
-        return
-    if p.grad is None:
-        p.grad = g.clone()
-    else:
-        p.grad.add_(g)
 
 
 class _Linear:
@@ -55,7 +47,7 @@ class _Linear:
             w.grad.addmm_(g.t(), h)
         elif w.requires_grad:
             w.grad = g.t() @ h
-        _add_grad(b, g.sum(0))
+        add_grad(b, g.sum(0))
         return g @ w if self.need_input_grad else None
 
 

@@ -22,7 +22,17 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["FlatAdamW", "FlatParameters", "FlatSGDW"]
+__all__ = ["FlatAdamW", "FlatParameters", "FlatSGDW", "add_grad"]
+
+
+def add_grad(param: Tensor, grad: Tensor) -> None:
+    """Accumulate ``grad`` into ``param.grad`` as autograd would; frozen parameters get nothing."""
+    if not param.requires_grad:
+        return
+    if param.grad is None:
+        param.grad = grad.detach().clone()
+    else:
+        param.grad.add_(grad)
 
 
 class FlatParameters:
@@ -116,9 +126,17 @@ class _FlatOptimizer:
             self._cache = (key, lr, decay)
         return self._cache[1], self._cache[2]
 
-    def _check(self, flat: FlatParameters) -> None:
+    def step(self, flat: FlatParameters) -> None:
+        """Update ``flat.data`` in place from ``flat.grad`` (plain tensors: no autograd involved)."""
         if len(flat) != self.n:
             raise ValueError(f"the optimiser was built for {self.n} parameters; got {len(flat)}.")
+        lr, decay = self._vectors(flat)
+        if decay is not None:  # decoupled: applied before, and apart from, the gradient step
+            flat.data.mul_(decay)
+        self._update(flat.data, flat.grad, lr)
+
+    def _update(self, p: Tensor, g: Tensor, lr: Tensor | float) -> None:
+        raise NotImplementedError
 
 
 class FlatAdamW(_FlatOptimizer):
@@ -153,19 +171,14 @@ class FlatAdamW(_FlatOptimizer):
         self.betas = (float(betas[0]), float(betas[1]))
         self.eps = float(eps)
 
-    def step(self, flat: FlatParameters) -> None:
-        """Update ``flat.data`` in place from ``flat.grad`` (plain tensors: no autograd involved)."""
-        self._check(flat)
-        p, g, st = flat.data, flat.grad, self.state
+    def _update(self, p: Tensor, g: Tensor, lr: Tensor | float) -> None:
+        st = self.state
         if not st:
             st.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p), denom=torch.empty_like(p))
         b1, b2 = self.betas
         st["step"] += 1
         t = st["step"]
         m, v, denom = st["exp_avg"], st["exp_avg_sq"], st["denom"]
-        lr, decay = self._vectors(flat)
-        if decay is not None:
-            p.mul_(decay)
         m.lerp_(g, 1.0 - b1)
         v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
         torch.sqrt(v, out=denom).div_((1.0 - b2**t) ** 0.5).add_(self.eps)
@@ -203,13 +216,8 @@ class FlatSGDW(_FlatOptimizer):
         super().__init__(n, lrs, weight_decays)
         self.momentum = float(momentum)
 
-    def step(self, flat: FlatParameters) -> None:
-        """Update ``flat.data`` in place from ``flat.grad`` (plain tensors: no autograd involved)."""
-        self._check(flat)
-        p, g, st = flat.data, flat.grad, self.state
-        lr, decay = self._vectors(flat)
-        if decay is not None:
-            p.mul_(decay)
+    def _update(self, p: Tensor, g: Tensor, lr: Tensor | float) -> None:
+        st = self.state
         direction = g
         if self.momentum:
             if "momentum_buffer" not in st:

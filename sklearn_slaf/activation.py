@@ -12,6 +12,7 @@ from torch import nn
 from . import _kernels
 from . import basis as _basis
 from ._functions import INIT_TARGETS, numpy_function
+from ._optim import add_grad
 
 __all__ = ["SLAF", "COEF_SHARING"]
 
@@ -194,18 +195,14 @@ class SLAF(nn.Module):
             return t.expand(self.num_units, *t.shape[1:])
         return t.repeat_interleave(self.num_units // self.n_groups, dim=0)
 
-    @torch.no_grad()
-    def accumulate_grad(self, grad_coef: torch.Tensor, grad_bias: torch.Tensor) -> None:
+    def _accumulate_grad(self, grad_coef: torch.Tensor, grad_bias: torch.Tensor) -> None:
         """Add gradients given per unit to the parameters' ``.grad`` (the adjoint of :meth:`_per_unit`).
 
         ``grad_coef`` (``(num_units, degree)``) is the gradient with respect to the
         per-unit *effective* coefficients, ``grad_bias`` (``(num_units,)``) that with
         respect to the per-unit biases; they are summed over each sharing group and
-        chained through the gate. Used by the autograd-free training engine.
+        chained through the gate.
         """
-        self._accumulate_grad(grad_coef, grad_bias)
-
-    def _accumulate_grad(self, grad_coef: torch.Tensor, grad_bias: torch.Tensor) -> None:
         def reduce(t: torch.Tensor) -> torch.Tensor:
             if self.n_groups == self.num_units:
                 return t
@@ -216,10 +213,10 @@ class SLAF(nn.Module):
         gc, gb = reduce(grad_coef), reduce(grad_bias)
         if self.gate_logit is not None:
             sig = torch.sigmoid(self.gate_logit)
-            _add_grad(self.gate_logit, gc * self.coef * sig * (1.0 - sig))
+            add_grad(self.gate_logit, gc * self.coef * sig * (1.0 - sig))
             gc = gc * sig
-        _add_grad(self.coef, gc)
-        _add_grad(self.bias, gb)
+        add_grad(self.coef, gc)
+        add_grad(self.bias, gb)
 
     def _update(self, buf: torch.Tensor, new: torch.Tensor, w: float) -> None:
         buf.lerp_(new if new.dtype == buf.dtype else new.to(buf.dtype), w)
@@ -381,15 +378,6 @@ class SLAF(nn.Module):
             f"{self.num_units}, degree={self.degree}, basis={self.basis!r}, "
             f"coef_sharing={self.coef_sharing!r}, normalize={self.normalize}, gate={self.gate_logit is not None}"
         )
-
-
-def _add_grad(param: torch.Tensor, grad: torch.Tensor) -> None:
-    if not param.requires_grad:  # frozen
-        return
-    if param.grad is None:
-        param.grad = grad.detach().clone()
-    else:
-        param.grad.add_(grad)
 
 
 def _cpu(generator: torch.Generator | None) -> torch.Generator | None:

@@ -60,11 +60,26 @@ class TrainConfig:
     max_backoffs: int = 6
 
 
+class _LBFGS(torch.optim.LBFGS):
+    """``torch.optim.LBFGS`` with the flat optimisers' back-off interface."""
+
+    @property
+    def lr(self) -> float:
+        return self.param_groups[0]["lr"]
+
+    def scale_lr(self, factor: float) -> None:
+        for g in self.param_groups:
+            g["lr"] *= factor
+
+    def reset_state(self) -> None:
+        self.state.clear()
+
+
 @dataclass
 class TrainState:
     """What survives between ``fit`` calls (warm start, ``partial_fit``)."""
 
-    optimizer: FlatAdamW | FlatSGDW | torch.optim.LBFGS | None = None
+    optimizer: FlatAdamW | FlatSGDW | _LBFGS | None = None
     loss_curve: list[float] = field(default_factory=list)
     validation_loss_curve: list[float] = field(default_factory=list)
     validation_scores: list[float] = field(default_factory=list)
@@ -156,12 +171,12 @@ class Trainer:
             return self.config.solver == "lbfgs" and opt.param_groups[0]["params"] == params
         return self.config.solver != "lbfgs" and opt.n == sum(p.numel() for p in params)
 
-    def make_optimizer(self) -> FlatAdamW | FlatSGDW | torch.optim.LBFGS:
+    def make_optimizer(self) -> FlatAdamW | FlatSGDW | _LBFGS:
         c = self.config
         if c.solver == "lbfgs":
             # the strong-Wolfe line search picks the step; lr only scales its first trial
-            return torch.optim.LBFGS([p for g in self._groups for p in g], lr=1.0, max_iter=1,
-                                     history_size=20, line_search_fn="strong_wolfe")
+            return _LBFGS([p for g in self._groups for p in g], lr=1.0, max_iter=1,
+                          history_size=20, line_search_fn="strong_wolfe")
         coef_lr = c.learning_rate if c.coef_learning_rate is None else c.coef_learning_rate
         lrs, decays = (c.learning_rate, c.learning_rate, coef_lr), (c.alpha, 0.0, 0.0)
         n = sum(p.numel() for g in self._groups for p in g)
@@ -196,6 +211,12 @@ class Trainer:
             chunks.pop()
         return [ch.to(device) for ch in chunks]
 
+    def _pack(self) -> FlatParameters:
+        """The flat parameter buffer, packing the module into it on first use (released by ``run``)."""
+        if self._flat is None:
+            self._flat = FlatParameters(self._groups)
+        return self._flat
+
     def _step(self, x, y, w) -> torch.Tensor:
         """One optimiser step; returns the detached batch loss (no host synchronisation)."""
         opt = self.state.optimizer
@@ -207,9 +228,7 @@ class Trainer:
                 return loss
 
             return opt.step(closure).detach()
-        if self._flat is None:
-            self._flat = FlatParameters(self._groups)
-        flat = self._flat
+        flat = self._pack()
         flat.grad.zero_()
         if self._engine is not None:
             loss = self._engine.loss_and_grad(x, y, w)
@@ -258,23 +277,11 @@ class Trainer:
                 f"{self.config.max_backoffs} times (to {self._lr():.3g}). Standardise the inputs, lower "
                 f"learning_rate_init or degree, set clip_grad_norm (e.g. 1.0), or use basis='chebyshev'."
             )
-        opt = st.optimizer
-        if isinstance(opt, torch.optim.LBFGS):
-            for g in opt.param_groups:
-                g["lr"] *= 0.5
-        else:
-            opt.scale_lr(0.5)
-        self._reset_optimizer_state()  # moments computed on the diverging path are poisoned
+        st.optimizer.scale_lr(0.5)
+        st.optimizer.reset_state()  # moments computed on the diverging path are poisoned
         warnings.warn(f"diverging fit (non-finite loss, or {_EXPLODED:g} times the lowest so far): restored the "
                       f"weights of the lowest loss and halved the learning rate to {self._lr():.3g}.",
                       RuntimeWarning, stacklevel=4)
-
-    def _reset_optimizer_state(self) -> None:
-        opt = self.state.optimizer
-        if isinstance(opt, torch.optim.LBFGS):
-            opt.state.clear()
-        else:
-            opt.reset_state()
 
     def _all_finite(self) -> bool:
         """Whether every parameter and floating buffer is finite (one host synchronisation)."""
@@ -283,8 +290,7 @@ class Trainer:
         return bool(torch.isfinite(torch.cat([t.detach().reshape(-1) for t in tensors])).all())
 
     def _lr(self) -> float:
-        opt = self.state.optimizer
-        return opt.param_groups[0]["lr"] if isinstance(opt, torch.optim.LBFGS) else opt.lr
+        return self.state.optimizer.lr
 
     def run(self, X, Y, W=None, validation=None, score_fn=None, epochs: int | None = None,
             early_stopping: bool = False) -> TrainState:
@@ -296,8 +302,8 @@ class Trainer:
         """
         c, st = self.config, self.state
         epochs = c.max_iter if epochs is None else epochs
-        if self._flat is None and not isinstance(st.optimizer, torch.optim.LBFGS):
-            self._flat = FlatParameters(self._groups)  # before the snapshots, which point at the live tensors
+        if not isinstance(st.optimizer, torch.optim.LBFGS):
+            self._pack()  # before the snapshots, which point at the live tensors
         # good: the back-off's restore point, the start of the epoch with the lowest loss so far (a
         # loss measured from those weights on; the end of an epoch is not measured, and a merely
         # finite loss can already be astronomical on the way to divergence); start: the epoch in progress
@@ -357,7 +363,7 @@ class Trainer:
                 # the last epoch's final step went non-finite after its loss was measured; the
                 # optimiser's moments went with it
                 good.restore()
-                self._reset_optimizer_state()
+                st.optimizer.reset_state()
                 warnings.warn("the last step left non-finite weights or statistics: restored those of the lowest "
                               "loss.", RuntimeWarning, stacklevel=2)
         finally:
@@ -391,13 +397,8 @@ class _Snapshot:
 
 
 def _copy_all(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:
-    if hasattr(torch, "_foreach_copy_"):
-        with torch.no_grad():
-            torch._foreach_copy_(dst, src)
-        return
     with torch.no_grad():
-        for d, s in zip(dst, src):
-            d.copy_(s)
+        torch._foreach_copy_(dst, src)
 
 
 def _progress(total: int, verbose: int):
