@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from ._optim import add_grad
 from .activation import SLAF
+from .network import SLNN
 
 __all__ = ["Engine"]
 
@@ -174,8 +175,6 @@ class Engine:
         a subclass with its own ``forward``, linear layers of another type or any module
         hook (which the engine would not call) send training through autograd instead.
         """
-        from .network import SLNN
-
         if not (isinstance(module, SLNN) and type(module).forward is SLNN.forward and hasattr(loss, "value_and_grad")):
             return False
         if any(type(lin) is not nn.Linear for lin in module.linear_layers):

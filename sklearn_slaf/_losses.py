@@ -24,6 +24,14 @@ def _sample_weights(w: Tensor | None, n: int) -> Tensor | float:
     return 1.0 / n if w is None else w / w.sum().clamp_min(torch.finfo(w.dtype).tiny)
 
 
+def _mean_and_grad(per: Tensor, grad: Tensor, w: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Batch mean of per-sample losses and, in place, the matching per-sample gradient rows."""
+    f = _sample_weights(w, per.shape[0])
+    if w is None:
+        return per.mean(), grad.mul_(f)
+    return (per * f).sum(), grad.mul_(f[:, None])
+
+
 def weighted_mean(per_sample: Tensor, w: Tensor | None) -> Tensor:
     """Batch mean of per-sample losses, weighted by ``w`` when given (0 for an all-zero ``w``)."""
     if w is None:
@@ -49,11 +57,8 @@ class SquaredError:
     def value_and_grad(self, z: Tensor, target: Tensor, w: Tensor | None) -> tuple[Tensor, Tensor]:
         m = self.module
         d = z - (target - m.output_offset) / m.output_scale
-        f = _sample_weights(w, z.shape[0])
-        if w is None:
-            return d.square().mean(), d.mul_(2.0 * f / z.shape[1])
-        loss = (d.square().mean(1) * f).sum()
-        return loss, d.mul_((f * (2.0 / z.shape[1]))[:, None])
+        per = d.square().mean(1)
+        return _mean_and_grad(per, d.mul_(2.0 / z.shape[1]), w)
 
 
 class _LogitLoss:
@@ -68,11 +73,7 @@ class _LogitLoss:
     def value_and_grad(self, z: Tensor, target: Tensor, w: Tensor | None) -> tuple[Tensor, Tensor]:
         m = self.module
         per, grad = self._per_sample_and_grad(torch.addcmul(m.output_offset, z, m.output_scale), target)
-        f = _sample_weights(w, z.shape[0])
-        grad.mul_(m.output_scale)
-        if w is None:
-            return per.mean(), grad.mul_(f)
-        return (per * f).sum(), grad.mul_(f[:, None])
+        return _mean_and_grad(per, grad.mul_(m.output_scale), w)
 
 
 class LogisticLoss(_LogitLoss):

@@ -253,15 +253,18 @@ class SLAF(nn.Module):
         flat = self._check_input(x)
         if self.normalize and self.training and flat.shape[0] > 1:
             return self._batch_forward(flat, differentiable=True)[0].reshape(x.shape)
-        batch_stats, w = self._batch_weight(flat)
-        r = self._input_range(flat, batch_stats, w)
-        coef = self._per_unit(self.effective_coefficients())
-        bias = self._per_unit(self.bias)
+        w, r, coef, bias = self._prepare(flat)
         if self.normalize:
             coef = coef * torch.rsqrt(self.running_var + self.eps)
             bias = bias - (coef * self.running_mean).sum(-1)
         out = _kernels.affine_basis(self.basis, flat if r is None else flat / r, coef, bias)
         return out.reshape(x.shape)
+
+    def _prepare(self, flat: torch.Tensor) -> tuple[float, torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        """Batch weight in the running statistics, input range ``r`` and per-unit coefficients and biases."""
+        batch_stats, w = self._batch_weight(flat)
+        r = self._input_range(flat, batch_stats, w)
+        return w, r, self._per_unit(self.effective_coefficients()), self._per_unit(self.bias)
 
     def _batch_forward(self, flat: torch.Tensor, differentiable: bool) -> tuple[torch.Tensor, tuple | None]:
         """Training-mode output with batch statistics (updating the running ones).
@@ -269,10 +272,7 @@ class SLAF(nn.Module):
         ``differentiable=False`` skips autograd and also returns what
         :meth:`batch_backward` needs.
         """
-        batch_stats, w = self._batch_weight(flat)
-        r = self._input_range(flat, batch_stats, w)
-        coef = self._per_unit(self.effective_coefficients())
-        bias = self._per_unit(self.bias)
+        w, r, coef, bias = self._prepare(flat)
         if differentiable:
             out, mean, var = _kernels.normalized_basis(self.basis, flat, r, coef, bias, self.eps)
             saved = None
