@@ -5,8 +5,14 @@ PY := $(VENV)/bin/python
 # The CPU build of torch; override (e.g. TORCH_SPEC="torch>=2.2") on machines with a GPU.
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
+# The oldest releases setup.cfg declares; `make test-oldest` runs the suite on them.
+OLDEST_VENV ?= .venv-oldest
+OLDEST_SPEC ?= numpy==1.24.4 scipy==1.10.1 scikit-learn==1.6.1
+VERSIONS := import sys, numpy, scipy, sklearn, torch; \
+	print(f"python {sys.version.split()[0]}, numpy {numpy.__version__}, scipy {scipy.__version__}, " \
+	      f"scikit-learn {sklearn.__version__}, torch {torch.__version__}")
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-oldest versions bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,14 +20,25 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
+versions: $(VENV)/.installed
+	@$(PY) -c '$(VERSIONS)'
+
 demo: $(VENV)/.installed
 	$(PY) -m sklearn_slaf demo
 
-test: $(VENV)/.installed
+test: versions
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+# The same suite on the declared minimum numpy/scipy/scikit-learn (with the same torch).
+test-oldest:
+	test -x $(OLDEST_VENV)/bin/python || $(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)" $(OLDEST_SPEC)
+	$(OLDEST_VENV)/bin/python -m pip install --quiet -e ".[test]" $(OLDEST_SPEC)
+	@$(OLDEST_VENV)/bin/python -c '$(VERSIONS)'
+	$(OLDEST_VENV)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/slaf_layer.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(OLDEST_VENV) build *.egg-info .pytest_cache

@@ -164,10 +164,16 @@ class PolynomialActivation(MeanFieldActivation):
         d1 = _deriv(p)
         d2 = _deriv(d1)
         # E[.](q) as ascending polynomials in q, averaged over units
-        self.q_phi2 = _moment_poly(p, p)
-        self.q_dphi2 = _moment_poly(d1, d1)
-        self.q_phi_ddphi = _moment_poly(p, d2)
-        self.q_ddphi2 = _moment_poly(d2, d2)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.q_phi2 = _moment_poly(p, p)
+            self.q_dphi2 = _moment_poly(d1, d1)
+            self.q_phi_ddphi = _moment_poly(p, d2)
+            self.q_ddphi2 = _moment_poly(d2, d2)
+        if not all(np.isfinite(m).all() for m in (self.q_phi2, self.q_dphi2, self.q_phi_ddphi, self.q_ddphi2)):
+            raise ValueError(
+                f"the coefficients of {name!r} are too large: its Gaussian moments overflow float64; "
+                "rescale the activation."
+            )
         self._derivs = (p, d1)
         n = self.degree + 1
         self._to_herme = np.stack([_pad(_herme.poly2herme(np.eye(n)[j]), n) for j in range(n)])  # row j: x**j
@@ -175,7 +181,7 @@ class PolynomialActivation(MeanFieldActivation):
 
     def moments(self, q) -> GaussianMoments:
         q = np.asarray(q, dtype=float)
-        ev = lambda c: _poly.polyval(q, c)
+        ev = lambda c: _polyval_or_raise(q, c, self.name)
         return GaussianMoments(q, ev(self.q_phi2), ev(self.q_dphi2), ev(self.q_phi_ddphi), ev(self.q_ddphi2))
 
     def hermite(self, q: float, derivative: int = 0) -> np.ndarray:
@@ -205,6 +211,17 @@ class PolynomialActivation(MeanFieldActivation):
         r = sigma_w**2 * self.q_phi2
         r = _poly.polyadd(r, [sigma_b**2, -1.0])
         return r
+
+
+def _polyval_or_raise(q: np.ndarray, c: np.ndarray, name: str) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = _poly.polyval(q, c)
+    if not np.isfinite(v).all():
+        raise ValueError(
+            f"the Gaussian moments of {name!r} overflow float64 at q={float(np.max(q)):g}: "
+            "use smaller variances or rescale the activation."
+        )
+    return v
 
 
 def _pad(c: np.ndarray, n: int) -> np.ndarray:
@@ -291,15 +308,28 @@ class FunctionActivation(MeanFieldActivation):
         t = torch.tensor(x, dtype=torch.float64, requires_grad=derivatives > 0)
         with torch.enable_grad():
             cur = self.fn(t)
+            if derivatives > 0 and not cur.requires_grad:
+                raise ValueError(
+                    f"activation {self.name!r} returned a tensor without autograd history, so its derivative "
+                    "cannot be computed: write it with differentiable torch operations, or pass a function of "
+                    "numpy arrays (differentiated by finite differences)."
+                )
             out = [cur]
             for _ in range(derivatives):
                 if not cur.requires_grad:  # piecewise linear: the next derivative is 0
                     cur = torch.zeros_like(t)
                 else:  # elementwise: the gradient of the sum is the derivative
-                    (g,) = torch.autograd.grad(cur.sum(), t, create_graph=True, allow_unused=True)
+                    try:
+                        (g,) = torch.autograd.grad(cur.sum(), t, create_graph=True, allow_unused=True)
+                    except RuntimeError as exc:
+                        raise ValueError(
+                            f"autograd cannot differentiate activation {self.name!r} ({exc}); write it with "
+                            "differentiable torch operations, or pass a function of numpy arrays."
+                        ) from None
                     cur = torch.zeros_like(t) if g is None else g
                 out.append(cur)
-        return [torch.broadcast_to(o.detach(), t.shape).to("cpu", torch.float64).numpy() for o in out]
+        # force: a derivative that autograd knows to be zero comes back as a ZeroTensor
+        return [torch.broadcast_to(o.detach(), t.shape).to("cpu", torch.float64).numpy(force=True) for o in out]
 
     def _evaluate_numpy(self, x: np.ndarray, derivatives: int) -> list[np.ndarray]:
         f = lambda v: np.broadcast_to(np.asarray(self.fn(v), float), v.shape)

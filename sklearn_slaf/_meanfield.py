@@ -15,10 +15,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.polynomial import polynomial as _poly
-from scipy.optimize import brentq
 
 from ._gaussian import GaussianMoments, MeanFieldActivation
+from ._roots import bracketed_roots, polynomial_roots
 from ._meanfield_inputs import _check_derivative, _check_q, _check_sigma, as_activation
 
 __all__ = [
@@ -27,6 +26,8 @@ __all__ = [
 ]
 
 _Q_GRID = np.geomspace(1e-6, 1e4, 481)  # root bracketing grid for non-polynomial activations
+_POLY_GRID = np.geomspace(1e-8, 1e4, 4001)  # sign-change scan backing the polynomial roots
+_VERIFY = 1e-9  # a root is reported only if F(q) = q (and chi_1 = 1 on the EOC) to this relative accuracy
 _STABLE_TOL = 1e-8  # F'(q*) <= 1 + tol counts as stable: marginal points (ReLU, F = identity) are reached
 
 
@@ -154,9 +155,11 @@ def _slope(m: GaussianMoments, sw: float):
 def fixed_points(activation, *, sigma_w: float, sigma_b: float, q_max: float = 1e4) -> list[FixedPoint]:
     """Every fixed point ``q = F(q)`` in ``[0, q_max]``, with its slope and stability.
 
-    Exact (polynomial roots) for polynomials; sign changes on a log grid refined by
-    Brent's method otherwise (a root where ``F - q`` touches 0 without crossing is
-    missed). ``q = 0`` is included when it is a fixed point (``sigma_b = 0``,
+    For polynomials, the roots of ``F(q) - q`` (eigenvalues backed by a sign-change scan,
+    Newton-polished on the untrimmed polynomial; see :mod:`sklearn_slaf._roots`); sign
+    changes on a log grid refined by Brent's method otherwise (a root where ``F - q``
+    touches 0 without crossing is then missed). Every point returned satisfies
+    ``F(q) = q`` to 1e-9 relative. ``q = 0`` is included when it is a fixed point (``sigma_b = 0``,
     ``phi(0) = 0``). Where ``F(q) = q`` identically (ReLU with ``sigma_w^2 = 2``,
     ``sigma_b = 0``) a single marginal point ``q = nan`` is returned.
 
@@ -168,29 +171,34 @@ def fixed_points(activation, *, sigma_w: float, sigma_b: float, q_max: float = 1
     """
     act = as_activation(activation)
     sw, sb = _check_sigma("sigma_w", sigma_w), _check_sigma("sigma_b", sigma_b)
+    q_max = float(q_max)
+    if not q_max > 0:
+        raise ValueError(f"q_max must be > 0; got {q_max!r}.")
     if act.is_polynomial:
         c = act.fixed_point_poly(sw, sb)
-        roots = [0.0] if abs(c[0]) <= 1e-14 else []
-        if np.any(np.abs(c[1:]) > 1e-14):
-            r = _poly.polyroots(np.trim_zeros(c, "b") if np.any(c) else c)
-            roots += [float(x.real) for x in np.atleast_1d(r) if abs(x.imag) <= 1e-9 * (1 + abs(x)) and x.real > 0]
-        elif abs(c[0]) <= 1e-14:
+        if not np.isfinite(c).all():
+            raise ValueError(
+                f"sigma_w={sw:g}, sigma_b={sb:g} are too large for {act.name!r}: the variance map overflows."
+            )
+        # F(q) = q identically (ReLU-like polynomials at sigma_w^2 E[phi'^2] = 1, sigma_b = 0)
+        if np.all(np.abs(c) <= 1e-14 * (1.0 + sw**2 * np.abs(act.q_phi2).max())):
             return [FixedPoint(math.nan, 1.0, True)]
-        roots = sorted(set(r for r in roots if r <= q_max))
+        grid = _POLY_GRID if math.isfinite(q_max) else np.geomspace(1e-8, 1e12, 4001)
+        roots = polynomial_roots(c, 0.0, q_max, grid=grid[grid <= q_max])
     else:
         grid = _Q_GRID[_Q_GRID <= q_max]
         g = sb**2 + sw**2 * act.moments(grid).phi2 - grid
         if np.all(np.abs(g) <= 1e-10 * grid):
             return [FixedPoint(math.nan, 1.0, True)]
-        fn = lambda v: sb**2 + sw**2 * float(act.moments(v).phi2) - v
-        crossings = np.flatnonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0)
-        roots = [brentq(fn, grid[i], grid[i + 1], xtol=1e-14, rtol=1e-13) for i in crossings]
-        m0 = act.moments(1e-12)
-        if sb == 0 and float(m0.phi2) <= 1e-20:
+        roots = bracketed_roots(lambda v: sb**2 + sw**2 * float(act.moments(v).phi2) - v, grid, g)
+        if sb == 0 and float(act.moments(1e-12).phi2) <= 1e-20:
             roots = [0.0] + roots
     out = []
     for r in roots:
         m = act.moments(max(r, 1e-300))
+        big_f = sb**2 + sw**2 * float(m.phi2)
+        if not abs(big_f - r) <= _VERIFY * max(r, big_f, 1e-300):
+            continue  # not a fixed point to the accuracy promised: never report it
         s = float(_slope(m, sw))
         out.append(FixedPoint(float(r), s, s <= 1 + _STABLE_TOL))
     return out

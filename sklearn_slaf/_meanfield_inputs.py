@@ -142,18 +142,29 @@ def _layer_activation(module: nn.Module, width: int) -> MeanFieldActivation:
     return FunctionActivation(_module_function(module, width), (), width, name=type(module).__name__)
 
 
+_SIGMA_MAX = 1e100  # sigma**2 times a moment must stay far from float64 overflow
+
+
 def _check_sigma(name: str, value) -> float:
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a real number >= 0; got {value!r}.") from None
     if not math.isfinite(v) or v < 0:
         raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
+    if v > _SIGMA_MAX:
+        raise ValueError(
+            f"{name}={v:g} is too large: its square scales the variance map, which would overflow; "
+            f"use a value <= {_SIGMA_MAX:g}."
+        )
     return v
 
 
 def _check_q(q) -> np.ndarray:
-    q = np.asarray(q, dtype=float)
+    try:
+        q = np.asarray(q, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"q (a variance) must be real numbers > 0; got {q!r}.") from None
     if not (np.isfinite(q).all() and (q > 0).all()):
         raise ValueError(f"q (a variance) must be finite and > 0; got {q!r}.")
     return q

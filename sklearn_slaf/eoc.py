@@ -39,12 +39,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial import polynomial as _poly
-from scipy.optimize import brentq
 
 from ._gaussian import GaussianMoments, MeanFieldActivation
 from ._meanfield import (
+    _POLY_GRID,
     _Q_GRID,
     _STABLE_TOL,
+    _VERIFY,
     DepthProfile,
     FixedPoint,
     _slope,
@@ -58,6 +59,7 @@ from ._meanfield import (
     gaussian_moments,
     variance_map,
 )
+from ._roots import bracketed_roots, polynomial_roots
 from ._meanfield_inputs import _check_derivative, _check_q, _check_sigma, _is_model, as_activation
 from .network import module_of
 
@@ -139,10 +141,11 @@ class EOCCurve:
 
 # ---------------------------------------------------------------------------- the edge of chaos
 def _eoc_roots(act: MeanFieldActivation, sb: float, q_max: float = 1e4):
-    """Fixed-point variances of the EOC at ``sigma_b``; ``None`` if the curve is degenerate.
+    """Fixed-point variances of the EOC at ``sigma_b``, each verified; ``None`` if degenerate.
 
     Degenerate means ``q = E[phi^2] / E[phi'^2]`` for every ``q`` (ReLU, identity): the
-    whole curve is the single point ``sigma_b = 0``.
+    whole curve is the single point ``sigma_b = 0``. Every root returned satisfies
+    ``F(q*) = q*`` (with ``chi_1 = 1`` by the choice of ``sigma_w``) to 1e-9 relative.
     """
     if act.is_polynomial:
         n_, d_ = act.q_phi2, act.q_dphi2
@@ -150,23 +153,34 @@ def _eoc_roots(act: MeanFieldActivation, sb: float, q_max: float = 1e4):
         scale = max(np.abs(h).max(initial=0.0), np.abs(n_).max(initial=0.0), 1e-300)
         if np.all(np.abs(h) <= 1e-12 * scale):
             return None
-        eq = np.trim_zeros(_poly.polysub(h, sb**2 * d_), "b")
-        if eq.size <= 1:
-            return []
-        roots = np.atleast_1d(_poly.polyroots(eq))
-        cand = [float(r.real) for r in roots if abs(r.imag) <= 1e-7 * (1 + abs(r)) and r.real > 0]
-        return sorted(q for q in cand if _poly.polyval(q, d_) > 0 and q <= q_max)
-    grid = _Q_GRID[_Q_GRID <= q_max]
-    m = act.moments(grid)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sb2 = grid - m.phi2 / m.dphi2
-    if np.all(np.abs(sb2) <= 1e-9 * grid):
-        return None
-    g = sb2 - sb**2
-    fn = lambda v: v - float(act.moments(v).phi2) / float(act.moments(v).dphi2) - sb**2
-    finite = np.isfinite(g[:-1]) & np.isfinite(g[1:])
-    idx = np.flatnonzero(finite & (np.sign(g[:-1]) * np.sign(g[1:]) <= 0) & (g[:-1] != 0))
-    return [brentq(fn, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-14) for i in idx]
+        with np.errstate(over="ignore"):
+            eq = _poly.polysub(h, sb**2 * d_)
+        if not np.isfinite(eq).all():
+            raise ValueError(f"sigma_b={sb:g} is too large for {act.name!r}: sigma_b^2 E[phi'^2] overflows.")
+        roots = polynomial_roots(eq, 0.0, q_max, grid=_POLY_GRID[_POLY_GRID <= q_max]) or []
+    else:
+        grid = _Q_GRID[_Q_GRID <= q_max]
+        m = act.moments(grid)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sb2 = grid - m.phi2 / m.dphi2
+        if np.all(np.abs(sb2) <= 1e-9 * grid):
+            return None
+        roots = bracketed_roots(lambda v: v - _ratio(act, v) - sb**2, grid, sb2 - sb**2)
+    return [q for q in roots if q > 0 and _is_eoc_root(act, q, sb)]
+
+
+def _ratio(act: MeanFieldActivation, q: float) -> float:
+    m = act.moments(q)
+    return float(m.phi2) / float(m.dphi2)
+
+
+def _is_eoc_root(act: MeanFieldActivation, q: float, sb: float) -> bool:
+    """``F(q) = q`` at ``sigma_w^2 = 1 / E[phi'^2]`` (so ``chi_1 = 1``), to 1e-9 relative."""
+    m = act.moments(q)
+    if not float(m.dphi2) > 0:
+        return False
+    big_f = sb**2 + float(m.phi2) / float(m.dphi2)
+    return math.isfinite(big_f) and abs(big_f - q) <= _VERIFY * max(q, big_f)
 
 
 def _eoc_point(act: MeanFieldActivation, q: float, sb: float, note: str = "") -> EOCPoint:
@@ -292,6 +306,8 @@ def eoc_curve(activation, q=None, *, n: int = 200, q_range: tuple[float, float] 
         return _per_slaf_layer(activation, lambda a: eoc_curve(a, q, n=n, q_range=q_range))
     act = as_activation(activation)
     if q is None:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n (the number of points on the curve) must be an integer >= 1; got {n!r}.")
         lo, hi = (float(v) for v in q_range)
         if not (0 < lo < hi and math.isfinite(hi)):
             raise ValueError(f"q_range must be (low, high) with 0 < low < high; got {q_range!r}.")

@@ -47,6 +47,24 @@ def _hermegauss_moment(coefs, q, n=60):
     return float(w @ np.polynomial.polynomial.polyval(math.sqrt(q) * z, coefs) ** 2 / math.sqrt(2 * math.pi))
 
 
+def _assert_on_eoc(phi, dphi, points, sigma_b, rel=1e-9):
+    """Each point solves chi_1 = 1 and F(q*) = q* (moments by scipy quadrature, independent of the code)."""
+    assert points
+    for p in points:
+        assert p.sigma_b == sigma_b
+        assert p.sigma_w**2 * _quad(lambda x: dphi(x) ** 2, p.q_star) == pytest.approx(1.0, rel=rel)
+        assert sigma_b**2 + p.sigma_w**2 * _quad(lambda x: phi(x) ** 2, p.q_star) == pytest.approx(p.q_star, rel=rel)
+
+
+def _poly_pair(coefs):
+    """``phi`` and ``phi'`` of per-unit power coefficients, averaged in the square (for _assert_on_eoc)."""
+    coefs = np.atleast_2d(coefs)
+    ders = [np.polynomial.polynomial.polyder(c) for c in coefs]
+    val = np.polynomial.polynomial.polyval
+    rms = lambda cs: lambda x: math.sqrt(np.mean([val(x, c) ** 2 for c in cs]))
+    return rms(coefs), rms(ders)
+
+
 def _arccos_kernel(c):
     return (math.sqrt(max(0.0, 1 - c * c)) + (math.pi - math.acos(c)) * c) / math.pi
 
@@ -115,6 +133,7 @@ def test_fourier_slaf_is_evaluated_as_a_function():
 def test_relu_edge_of_chaos_is_a_single_point():
     (p,) = edge_of_chaos("relu", sigma_b=0.0)
     assert p.sigma_w == pytest.approx(SQRT2, rel=1e-12) and p.stable
+    _assert_on_eoc(lambda x: max(x, 0.0), lambda x: float(x > 0), [p], 0.0)
     with pytest.raises(ValueError, match="single point sigma_b = 0"):
         edge_of_chaos("relu", sigma_b=0.1)
     f0 = float(correlation_map("relu", 0.0, sigma_w=SQRT2, sigma_b=0.0, q=1.0))
@@ -175,10 +194,15 @@ def test_tanh_phases_have_finite_depth_scales():
 
 
 def test_swish_small_sigma_b_is_unstable():
+    swish = lambda x: x * expit(x)
+    dswish = lambda x: expit(x) * (1 + x * (1 - expit(x)))
     for sb in (0.1, 0.3, 0.5):
         pts = edge_of_chaos("swish", sigma_b=sb)
         assert pts and all(not p.stable and p.slope > 1 for p in pts)
-    assert all(p.stable for p in edge_of_chaos("swish", sigma_b=1.0))
+        _assert_on_eoc(swish, dswish, pts, sb)
+    pts = edge_of_chaos("swish", sigma_b=1.0)
+    assert all(p.stable for p in pts)
+    _assert_on_eoc(swish, dswish, pts, 1.0)
 
 
 def test_square_activation_curve_and_correlation_map():
@@ -187,6 +211,7 @@ def test_square_activation_curve_and_correlation_map():
     np.testing.assert_allclose(curve.sigma_b * curve.sigma_w, 0.25, rtol=1e-12)
     (p,) = edge_of_chaos(sq, sigma_b=0.3)
     assert p.sigma_w * 0.3 == pytest.approx(0.25, rel=1e-12)
+    _assert_on_eoc(lambda x: x * x, lambda x: 2 * x, [p], 0.3)
     c = np.linspace(-1, 1, 11)
     f = correlation_map(sq, c, sigma_w=p.sigma_w, sigma_b=0.3, q=p.q_star)
     np.testing.assert_allclose(f, (1 + c**2) / 2, atol=1e-13)
@@ -245,6 +270,7 @@ def test_edge_of_chaos_init_draws_the_right_scales():
     assert torch.equal(state, torch.random.get_rng_state())  # the global generator is untouched
     p = pts[0]
     assert p.sigma_w == pytest.approx(1.3042, abs=1e-4)
+    _assert_on_eoc(math.tanh, lambda x: 1 - math.tanh(x) ** 2, pts, 0.2)
     w0, w1 = net.hidden[0].weight, net.hidden[1].weight
     assert float(w0.detach().var() * 30) == pytest.approx(p.q_star - 0.04, rel=0.05)
     assert float(w1.detach().var() * 400) == pytest.approx(p.sigma_w**2, rel=0.02)
@@ -262,6 +288,8 @@ def test_edge_of_chaos_init_reaches_the_fixed_point_at_layer_one():
                weight_init="edge_of_chaos", generator=torch.Generator().manual_seed(0))
     pts = edge_of_chaos_init(net, torch.Generator().manual_seed(0))
     assert all(p.q_star == 1.0 and p.stable for p in pts)  # default: the q* = 1 point of the fitted polynomial
+    for p, layer in zip(pts, net.slaf_layers()):
+        _assert_on_eoc(*_poly_pair(layer.power_coefficients()), [p], p.sigma_b)
     prop = propagation(net, x.numpy(), max_pairs=8)
     np.testing.assert_allclose(prop.q_predicted, 1.0, rtol=0.05)
     # one net of width 800 fluctuates by a few per cent per layer (samples share the weights)
@@ -293,15 +321,25 @@ def test_network_inputs_give_one_result_per_slaf_layer():
     net = SLNN(4, (32, 32, 32), hidden_activation=("slaf", "relu", "slaf"), activation_init="tanh", init_std=0.0)
     res = edge_of_chaos(net, sigma_b=0.3)
     assert len(res) == 2 and all(isinstance(r[0], EOCPoint) for r in res)
+    layers = [m for m in net.slaf_layers() if m is not None]
+    for pts, layer in zip(res, layers):
+        _assert_on_eoc(*_poly_pair(layer.power_coefficients()), pts, 0.3)
+        # the least-squares tanh fit crosses sigma_b = 0.3 once, at q* = 0.9624 (what numpy >= 2.3 missed)
+        assert [p.q_star for p in pts] == [pytest.approx(0.96238, abs=1e-5)]
     curves = eoc_curve(net, n=20)
     assert len(curves) == 2
+    for curve, layer in zip(curves, layers):
+        phi, dphi = _poly_pair(layer.power_coefficients())
+        for q, sb, sw in zip(curve.q, curve.sigma_b, curve.sigma_w):
+            assert sw**2 * _quad(lambda x: dphi(x) ** 2, q) == pytest.approx(1.0, rel=1e-9)
+            assert sb**2 + sw**2 * _quad(lambda x: phi(x) ** 2, q) == pytest.approx(q, rel=1e-9)
     with pytest.raises(TypeError, match="module_"):
         edge_of_chaos_init(object())
 
     class Fitted:  # anything with a fitted SLNN in module_ is accepted
         module_ = net
 
-    assert len(edge_of_chaos(Fitted(), sigma_b=0.3)) == 2
+    assert edge_of_chaos(Fitted(), sigma_b=0.3) == res
 
 
 def test_propagation_matches_mean_field_for_a_wide_net():
@@ -338,6 +376,32 @@ def test_bad_input_is_refused_clearly():
         SLAF(3, 2, "fourier").power_coefficients()
     with pytest.raises(TypeError):
         as_activation(3.0)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: edge_of_chaos("tanh", sigma_b=1e200), "sigma_b"),
+    (lambda: edge_of_chaos("tanh", sigma_b=math.inf), "sigma_b"),
+    (lambda: variance_map("tanh", 1.0, sigma_w=1e200, sigma_b=0.1), "sigma_w"),
+    (lambda: fixed_points("tanh", sigma_w=1.0, sigma_b=1e155), "sigma_b"),
+    (lambda: fixed_points([0.0, 1.0], sigma_w=1.0, sigma_b=0.1, q_max=-1.0), "q_max"),
+    (lambda: eoc_curve("tanh", n=0), "n "),
+    (lambda: eoc_curve("tanh", n=2.5), "n "),
+    (lambda: edge_of_chaos([0.0, 1e200, 1e180], sigma_b=0.1), "overflow"),
+    (lambda: gaussian_moments([0.0, 1.0, 1.0], 1e200), "overflow"),
+    (lambda: gaussian_moments(lambda t: torch.from_numpy(np.tanh(t.detach().numpy())), 1.0), "autograd"),
+])
+def test_bad_numbers_get_a_value_error_and_no_warning(call, match):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a leaked numpy RuntimeWarning would turn into an error here
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_autograd_zero_derivatives_are_zeros():
+    m = gaussian_moments(torch.abs, 1.0)  # |x|'' is a ZeroTensor to autograd
+    assert (float(m.phi2), float(m.dphi2), float(m.phi_ddphi), float(m.ddphi2)) == pytest.approx((1.0, 1.0, 0.0, 0.0))
 
 
 def test_plots_render(tmp_path):
