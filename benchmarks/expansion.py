@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save  # noqa: E402
 
 from sklearn_slaf import SLNNRegressor  # noqa: E402
-from sklearn_slaf._expansion import _read_network  # noqa: E402
 from sklearn_slaf.network import SLNN  # noqa: E402
 from sklearn_slaf.polynomial import PolynomialFeatureEquivalent, expand_network  # noqa: E402
+from sklearn_slaf.polynomial._expansion import _read_network  # noqa: E402
 
 SEED = 0
 F64 = torch.float64

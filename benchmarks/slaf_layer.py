@@ -165,7 +165,7 @@ def main() -> None:
         "peak RSS": "VmHWM over VmRSS across 5 steps (after one warm-up step) in a fresh subprocess per configuration",
     }
     # the kernels' recycled CPU scratch buffers stay allocated between steps: report them
-    extra["kernel scratch cache MiB"] = round(_kernels._scratch.nbytes() / MIB, 1)
+    extra["kernel scratch cache MiB"] = round(_kernels.scratch_bytes() / MIB, 1)
     save("slaf_layer", "SLAF layer: training step against ReLU", header, rows, extra)
 
 

@@ -16,9 +16,11 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _kernels
 from . import basis as _basis
-from .activation import SLAF
+from ._functions import INIT_TARGETS
+from .activation import COEF_SHARING, SLAF
+from .eoc import edge_of_chaos_init
 from .network import SLNN, WEIGHT_INITS
-from .training import TrainConfig, Trainer, TrainState
+from .training import COEF_PENALTIES, SOLVERS, TrainConfig, Trainer, TrainState
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _PREDICT_CHUNK = 65536
@@ -58,6 +60,10 @@ def _weighted_scaling(A: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, 
     return mean, std
 
 
+# the network draws the named schemes itself; the edge of chaos needs the mean-field maths of eoc
+_WEIGHT_INITS = {**{name: name for name in WEIGHT_INITS}, "edge_of_chaos": edge_of_chaos_init}
+
+
 class BaseSLNN(BaseEstimator):
     """Shared machinery of :class:`SLNNRegressor` and :class:`SLNNClassifier`.
 
@@ -69,17 +75,17 @@ class BaseSLNN(BaseEstimator):
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "degree": ["array-like", Interval(Integral, 1, None, closed="left")],
         "basis": [StrOptions(set(_basis.BASES)), list, tuple],
-        "coef_sharing": [StrOptions({"layer", "unit"}), Interval(Integral, 1, None, closed="left")],
+        "coef_sharing": [StrOptions(set(COEF_SHARING)), Interval(Integral, 1, None, closed="left")],
         "normalize_basis": ["boolean"],
-        "activation_init": [StrOptions({"identity", "relu", "tanh", "swish", "gelu", "sigmoid"})],
+        "activation_init": [StrOptions(set(INIT_TARGETS))],
         "hidden_activation": [str, list, tuple],
-        "weight_init": [StrOptions(set(WEIGHT_INITS))],
-        "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
+        "weight_init": [StrOptions(set(_WEIGHT_INITS))],
+        "solver": [StrOptions(set(SOLVERS))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "coef_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "coef_alpha": [Interval(Real, 0, None, closed="left")],
-        "coef_penalty": [StrOptions({"l1", "l2"})],
+        "coef_penalty": [StrOptions(set(COEF_PENALTIES))],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -166,7 +172,7 @@ class BaseSLNN(BaseEstimator):
             n_features, sizes, n_outputs, degree=degree,
             basis=self.basis, hidden_activation=self.hidden_activation, coef_sharing=self.coef_sharing,
             normalize_basis=self.normalize_basis, activation_init=self.activation_init,
-            weight_init=self.weight_init, generator=generator, dtype=self._torch_dtype(),
+            weight_init=_WEIGHT_INITS[self.weight_init], generator=generator, dtype=self._torch_dtype(),
         )
 
     def _config(self, n_samples: int) -> TrainConfig:

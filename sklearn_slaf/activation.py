@@ -12,7 +12,6 @@ from torch import nn
 from . import _kernels
 from . import basis as _basis
 from ._functions import INIT_TARGETS, numpy_function
-from ._optim import add_grad
 
 __all__ = ["SLAF", "COEF_SHARING"]
 
@@ -188,39 +187,62 @@ class SLAF(nn.Module):
             return self.coef
         return self.coef * torch.sigmoid(self.gate_logit)
 
-    def _per_unit(self, t: torch.Tensor) -> torch.Tensor:
+    # ------------------------------------------------------------------ the engine's interface
+    # The autograd-free training engine (sklearn_slaf.training) computes this layer's fused
+    # training step itself; it reads the layer through these few methods and nothing private.
+    def per_unit(self, t: torch.Tensor) -> torch.Tensor:
+        """Expand a per-group tensor (``(n_groups, ...)``) to one row per unit (a view where possible)."""
         if self.n_groups == self.num_units:
             return t
         if self.n_groups == 1:  # a broadcast view: no copy on every forward
             return t.expand(self.num_units, *t.shape[1:])
         return t.repeat_interleave(self.num_units // self.n_groups, dim=0)
 
-    def _accumulate_grad(self, grad_coef: torch.Tensor, grad_bias: torch.Tensor) -> None:
-        """Add gradients given per unit to the parameters' ``.grad`` (the adjoint of :meth:`_per_unit`).
+    def sum_per_group(self, t: torch.Tensor) -> torch.Tensor:
+        """The adjoint of :meth:`per_unit`: sum a per-unit tensor over each sharing group."""
+        if self.n_groups == self.num_units:
+            return t
+        if self.n_groups == 1:
+            return t.sum(0, keepdim=True)
+        return t.reshape(self.n_groups, -1, *t.shape[1:]).sum(1)
 
-        ``grad_coef`` (``(num_units, degree)``) is the gradient with respect to the
-        per-unit *effective* coefficients, ``grad_bias`` (``(num_units,)``) that with
-        respect to the per-unit biases; they are summed over each sharing group and
-        chained through the gate.
+    def uses_batch_statistics(self, n_samples: int) -> bool:
+        """Whether a forward of ``n_samples`` rows normalises with batch statistics (and updates the running ones)."""
+        return self.training and self.normalize and n_samples > 1
+
+    def count_batch(self, n_samples: int) -> float:
+        """Count one training batch; return its weight in the running statistics (0 if none are updated)."""
+        if not (self.training and n_samples > 1):
+            return 0.0
+        self.num_batches_tracked.add_(1)
+        return 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+
+    @torch.no_grad()
+    def update_input_range(self, flat: torch.Tensor, weight: float) -> torch.Tensor | None:
+        """The scale ``r`` of the input map for this batch, blended into ``running_range``.
+
+        ``weight`` is the batch's weight from :meth:`count_batch`; with 0 the running
+        range is returned unchanged. ``None`` for the unmapped families.
         """
-        def reduce(t: torch.Tensor) -> torch.Tensor:
-            if self.n_groups == self.num_units:
-                return t
-            if self.n_groups == 1:
-                return t.sum(0, keepdim=True)
-            return t.reshape(self.n_groups, -1, *t.shape[1:]).sum(1)
+        if not self.mapped:
+            return None
+        if weight == 0.0:
+            return self.running_range
+        # max |x| without materialising |x|: equal bit for bit, and no (N, U) temporary
+        r = torch.maximum(flat.amax(dim=0), flat.amin(dim=0).neg_()).clamp_min_(torch.finfo(flat.dtype).tiny)
+        self._blend(self.running_range, r, weight)
+        return r
 
-        gc, gb = reduce(grad_coef), reduce(grad_bias)
-        if self.gate_logit is not None:
-            sig = torch.sigmoid(self.gate_logit)
-            add_grad(self.gate_logit, gc * self.coef * sig * (1.0 - sig))
-            gc = gc * sig
-        add_grad(self.coef, gc)
-        add_grad(self.bias, gb)
+    @torch.no_grad()
+    def update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, weight: float) -> None:
+        """Blend batch statistics (``(num_units, degree)``) into the running ones with ``weight``."""
+        self._blend(self.running_mean, mean, weight)
+        self._blend(self.running_var, var, weight)
 
-    def _update(self, buf: torch.Tensor, new: torch.Tensor, w: float) -> None:
+    def _blend(self, buf: torch.Tensor, new: torch.Tensor, w: float) -> None:
         buf.lerp_(new if new.dtype == buf.dtype else new.to(buf.dtype), w)
 
+    # ------------------------------------------------------------------ forward
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.num_units:
             raise ValueError(
@@ -228,107 +250,49 @@ class SLAF(nn.Module):
             )
         return x.reshape(-1, self.num_units)
 
-    def _batch_weight(self, flat: torch.Tensor) -> tuple[bool, float]:
-        """Whether this call uses batch statistics, and the weight of the batch in the running ones."""
-        if not (self.training and flat.shape[0] > 1):
-            return False, 0.0
-        self.num_batches_tracked.add_(1)
-        return True, 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-
-    def _input_range(self, flat: torch.Tensor, batch_stats: bool, w: float) -> torch.Tensor | None:
-        """The (detached) scale ``r`` of the input map, updating ``running_range``; ``None`` if unmapped."""
-        if not self.mapped:
-            return None
-        if not batch_stats:
-            return self.running_range
-        flat = flat.detach()
-        # max |x| without materialising |x|: equal bit for bit, and no (N, U) temporary
-        r = torch.maximum(flat.amax(dim=0), flat.amin(dim=0).neg_()).clamp_min_(torch.finfo(flat.dtype).tiny)
-        self._update(self.running_range, r, w)  # r is detached: no graph to avoid
-        return r
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the activation to ``x`` of shape ``(..., num_units)``.
+
+        In training mode a batch of more than one row is normalised with its own
+        statistics, which are blended into the running ones; otherwise the running
+        statistics are used. The polynomial families run through the fused kernels of
+        :mod:`sklearn_slaf._kernels`, ``fourier`` through the stacked basis.
+        """
         if self.basis not in _kernels.FUSED_BASES:
             return self._forward_reference(x)
         flat = self._check_input(x)
-        if self.normalize and self.training and flat.shape[0] > 1:
-            return self._batch_forward(flat, differentiable=True)[0].reshape(x.shape)
-        w, r, coef, bias = self._prepare(flat)
+        w = self.count_batch(flat.shape[0])
+        r = self.update_input_range(flat.detach(), w)
+        coef, bias = self.per_unit(self.effective_coefficients()), self.per_unit(self.bias)
+        if self.normalize and w:
+            out, mean, var = _kernels.normalized_basis(self.basis, flat, r, coef, bias, self.eps)
+            self.update_running_stats(mean.T, var.T, w)  # the statistics carry no graph
+            return out.reshape(x.shape)
         if self.normalize:
             coef = coef * torch.rsqrt(self.running_var + self.eps)
             bias = bias - (coef * self.running_mean).sum(-1)
         out = _kernels.affine_basis(self.basis, flat if r is None else flat / r, coef, bias)
         return out.reshape(x.shape)
 
-    def _prepare(self, flat: torch.Tensor) -> tuple[float, torch.Tensor | None, torch.Tensor, torch.Tensor]:
-        """Batch weight in the running statistics, input range ``r`` and per-unit coefficients and biases."""
-        batch_stats, w = self._batch_weight(flat)
-        r = self._input_range(flat, batch_stats, w)
-        return w, r, self._per_unit(self.effective_coefficients()), self._per_unit(self.bias)
-
-    def _batch_forward(self, flat: torch.Tensor, differentiable: bool) -> tuple[torch.Tensor, tuple | None]:
-        """Training-mode output with batch statistics (updating the running ones).
-
-        ``differentiable=False`` skips autograd and also returns what
-        :meth:`batch_backward` needs.
-        """
-        w, r, coef, bias = self._prepare(flat)
-        if differentiable:
-            out, mean, var = _kernels.normalized_basis(self.basis, flat, r, coef, bias, self.eps)
-            saved = None
-        else:
-            out, mean, var, saved = _kernels.normalized_forward(self.basis, flat, r, coef, bias, self.eps)
-        # the statistics are not differentiable, so updating the buffers records no graph
-        self._update(self.running_mean, mean.T, w)
-        self._update(self.running_var, var.T, w)
-        return out, saved
-
-    def supports_batch_backward(self, n_samples: int) -> bool:
-        """Whether a training batch of ``n_samples`` can use :meth:`batch_forward`/:meth:`batch_backward`."""
-        return self.training and self.normalize and n_samples > 1 and self.basis in _kernels.FUSED_BASES
-
-    def batch_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple]:
-        """Training-mode forward of a ``(N, num_units)`` batch without autograd.
-
-        Returns the output and the context for :meth:`batch_backward`. Running
-        statistics are updated as by :meth:`forward`. Requires
-        :meth:`supports_batch_backward`; used by the autograd-free training engine.
-        """
-        if torch.is_grad_enabled():  # the engine calls this under no_grad already; entering it costs a few us
-            with torch.no_grad():
-                return self._batch_forward(x, differentiable=False)
-        return self._batch_forward(x, differentiable=False)
-
-    def batch_backward(self, grad_out: torch.Tensor, saved: tuple, need_input_grad: bool = True) -> torch.Tensor | None:
-        """Backward of :meth:`batch_forward`: add parameter gradients to ``.grad``, return the input's."""
-        if torch.is_grad_enabled():
-            with torch.no_grad():
-                return self.batch_backward(grad_out, saved, need_input_grad)
-        grad_x, grad_c, grad_b = _kernels.normalized_backward(self.basis, grad_out, saved, need_input_grad)
-        self._accumulate_grad(grad_c, grad_b)
-        return grad_x
-
     def _forward_reference(self, x: torch.Tensor) -> torch.Tensor:
         """Forward pass on the stacked ``(N, U, k)`` basis, by plain autograd.
 
-        The only path for ``fourier``; for the polynomial families it is the
-        reference that the streaming kernels of :mod:`sklearn_slaf._kernels` are
-        tested against (same maths, far more time and memory).
+        The path of ``fourier``; for the polynomial families it is the reference
+        the fused kernels of :mod:`sklearn_slaf._kernels` are tested against (same
+        maths, far more time and memory).
         """
         flat = self._check_input(x)
-        batch_stats, w = self._batch_weight(flat)
-        r = self._input_range(flat, batch_stats, w)
+        w = self.count_batch(flat.shape[0])
+        r = self.update_input_range(flat.detach(), w)
         if r is not None:
             x = x / r
         g = _basis.evaluate(self.basis, x, self.degree)
-        coef = self._per_unit(self.effective_coefficients())
-        bias = self._per_unit(self.bias)
+        coef = self.per_unit(self.effective_coefficients())
+        bias = self.per_unit(self.bias)
         if self.normalize:
-            if batch_stats:
+            if w:
                 var, mean = torch.var_mean(g.reshape(-1, self.num_units, self.degree), dim=0, correction=0)
-                with torch.no_grad():
-                    self._update(self.running_mean, mean, w)
-                    self._update(self.running_var, var, w)
+                self.update_running_stats(mean.detach(), var.detach(), w)
             else:
                 mean, var = self.running_mean, self.running_var
             coef = coef * torch.rsqrt(var + self.eps)
@@ -360,8 +324,8 @@ class SLAF(nn.Module):
                 f"coefficients; use one of {_basis.POLYNOMIAL_BASES}."
             )
         f64 = {"dtype": torch.float64, "device": "cpu"}
-        coef = self._per_unit(self.effective_coefficients()).to(**f64)
-        bias = self._per_unit(self.bias).to(**f64)
+        coef = self.per_unit(self.effective_coefficients()).to(**f64)
+        bias = self.per_unit(self.bias).to(**f64)
         if self.normalize:
             coef = coef / torch.sqrt(self.running_var.to(**f64) + self.eps)
             bias = bias - (coef * self.running_mean.to(**f64)).sum(-1)

@@ -8,7 +8,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseSLNN
-from ._losses import LogisticLoss, SoftmaxCrossEntropy
+from .training import LogisticLoss, SoftmaxCrossEntropy
 
 
 class SLNNClassifier(ClassifierMixin, BaseSLNN):

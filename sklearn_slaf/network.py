@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from numbers import Integral
 
 import torch
@@ -13,9 +13,12 @@ from . import basis as _basis
 from ._functions import STANDARD_ACTIVATIONS, torch_module
 from .activation import SLAF
 
-__all__ = ["SLNN", "WEIGHT_INITS", "HIDDEN_ACTIVATIONS", "draw_linear_", "module_of"]
+__all__ = ["SLNN", "WEIGHT_INITS", "WeightInit", "HIDDEN_ACTIVATIONS", "draw_linear_", "module_of"]
 
-WEIGHT_INITS: tuple[str, ...] = ("xavier", "he", "default", "edge_of_chaos")
+WEIGHT_INITS: tuple[str, ...] = ("xavier", "he", "default")
+
+#: ``weight_init`` may also be ``fn(net, generator)``, which draws every linear layer itself.
+WeightInit = Callable[["SLNN", "torch.Generator | None"], object]
 #: Per-layer activation names: ``"slaf"``, a standard activation, or either with ``"+bn"``
 #: (batch normalisation before the activation, the paper's hybrid layers).
 HIDDEN_ACTIVATIONS: tuple[str, ...] = ("slaf",) + STANDARD_ACTIVATIONS
@@ -74,10 +77,11 @@ class SLNN(nn.Module):
         Passed to every :class:`~sklearn_slaf.activation.SLAF` layer.
     activation_init : str, default="identity"
         Initial function of the SLAF layers (``init`` of :class:`~sklearn_slaf.activation.SLAF`).
-    weight_init : {"xavier", "he", "default", "edge_of_chaos"}, default="xavier"
+    weight_init : {"xavier", "he", "default"} or callable, default="xavier"
         Linear-layer initialisation: Glorot-uniform weights and zero biases, He-normal
-        (fan-in) weights and zero biases, torch's own ``nn.Linear`` scheme, or the
-        edge-of-chaos scheme of :mod:`sklearn_slaf.eoc`.
+        (fan-in) weights and zero biases, torch's own ``nn.Linear`` scheme, or a callable
+        ``fn(net, generator)`` that draws the layers itself, such as
+        :func:`sklearn_slaf.eoc.edge_of_chaos_init` (the estimators' ``"edge_of_chaos"``).
     generator : torch.Generator, optional
         CPU generator for every random draw; the global generator is never touched.
     device, dtype : optional
@@ -110,7 +114,7 @@ class SLNN(nn.Module):
         gate: bool = False,
         activation_init: str = "identity",
         init_std: float = 0.1,
-        weight_init: str = "xavier",
+        weight_init: str | WeightInit = "xavier",
         generator: torch.Generator | None = None,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
@@ -122,8 +126,8 @@ class SLNN(nn.Module):
         sizes = [hidden_layer_sizes] if isinstance(hidden_layer_sizes, Integral) else list(hidden_layer_sizes)
         if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers; got {hidden_layer_sizes!r}.")
-        if weight_init not in WEIGHT_INITS:
-            raise ValueError(f"weight_init must be one of {WEIGHT_INITS}; got {weight_init!r}.")
+        if not (callable(weight_init) or weight_init in WEIGHT_INITS):
+            raise ValueError(f"weight_init must be one of {WEIGHT_INITS} or a callable; got {weight_init!r}.")
         n = len(sizes)
         acts = [_parse_activation(a) for a in _per_layer(hidden_activation, n, "hidden_activation")]
         degrees = _per_layer(degree, n, "degree")
@@ -187,13 +191,11 @@ class SLNN(nn.Module):
                 buf.copy_(torch.as_tensor(v, dtype=buf.dtype, device=buf.device).reshape(buf.shape))
 
     @torch.no_grad()
-    def reset_weights(self, generator: torch.Generator | None = None, scheme: str | None = None) -> None:
+    def reset_weights(self, generator: torch.Generator | None = None, scheme: str | WeightInit | None = None) -> None:
         """Initialise the linear layers with ``scheme`` (default: ``self.weight_init``)."""
         scheme = self.weight_init if scheme is None else scheme
-        if scheme == "edge_of_chaos":
-            from .eoc import edge_of_chaos_init  # the mean-field maths live there
-
-            edge_of_chaos_init(self, generator=generator)
+        if callable(scheme):
+            scheme(self, generator)
             return
         for lin in self.linear_layers:
             fan_in, fan_out = lin.in_features, lin.out_features
@@ -205,7 +207,7 @@ class SLNN(nn.Module):
                 bound = 1.0 / math.sqrt(fan_in)
                 draw_linear_(lin, generator, ("uniform", bound), ("uniform", bound))
             else:
-                raise ValueError(f"weight_init must be one of {WEIGHT_INITS}; got {scheme!r}.")
+                raise ValueError(f"weight_init must be one of {WEIGHT_INITS} or a callable; got {scheme!r}.")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = (x - self.input_offset) / self.input_scale

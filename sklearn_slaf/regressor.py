@@ -8,7 +8,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 
 from ._base import BaseSLNN, _weighted_scaling
-from ._losses import SquaredError
+from .training import SquaredError
 
 
 class SLNNRegressor(RegressorMixin, BaseSLNN):

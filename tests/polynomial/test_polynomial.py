@@ -22,7 +22,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_slaf import SLNNClassifier, SLNNRegressor
-from sklearn_slaf._polyalgebra import MonomialIndex, n_monomials
 from sklearn_slaf.network import SLNN
 from sklearn_slaf.polynomial import (
     ConditioningWarning,
@@ -30,6 +29,7 @@ from sklearn_slaf.polynomial import (
     compare_with_least_squares,
     expand_network,
 )
+from sklearn_slaf.polynomial._algebra import MonomialIndex, n_monomials
 
 F64 = torch.float64
 POLY_BASES = ["power", "taylor", "hermite", "chebyshev", "legendre"]

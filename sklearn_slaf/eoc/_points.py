@@ -1,36 +1,4 @@
-r"""Mean-field signal propagation and the edge of chaos, for any activation.
-
-A deep network ``y^l = W^l phi(y^{l-1}) + b^l`` with ``W ~ N(0, sigma_w^2 / fan_in)`` and
-``b ~ N(0, sigma_b^2)`` carries, in the wide limit, the variance ``q`` of a pre-activation
-and the correlation ``c`` between two inputs through the maps
-
-* ``F(q) = sigma_b^2 + sigma_w^2 E[phi(sqrt(q) Z)^2]`` (variance map),
-* ``f(c) = (sigma_b^2 + sigma_w^2 E[phi(u_1) phi(u_2)]) / F(q)`` (correlation map),
-* ``chi_1 = sigma_w^2 E[phi'(sqrt(q) Z)^2]`` (slope of ``f`` at ``c = 1``).
-
-The *edge of chaos* (EOC, Hayou, Doucet & Rousseau 2019) is where ``chi_1 = 1`` at a
-fixed point ``q* = F(q*)``: correlations then approach 1 only polynomially in depth, so
-information and gradients survive many layers. Parametrised by ``q`` the EOC curve is
-``sigma_w^2 = 1 / E[phi'^2]``, ``sigma_b^2 = q - E[phi^2] / E[phi'^2]``; a point on it is
-reached only if it is *stable*, ``F'(q*) = sigma_w^2 (E[phi'^2] + E[phi phi'']) < 1``.
-
-Activations are anything :func:`as_activation` accepts: a name (``"relu"``, ``"tanh"``,
-``"elu"``, ``"swish"``, ``"gelu"``, ...), a callable, power coefficients, a fitted
-:class:`~sklearn_slaf.activation.SLAF` layer, or (where a function says so) an
-:class:`~sklearn_slaf.network.SLNN` or fitted estimator for one result per layer.
-
-**SLAF layers.** The theory uses each SLAF layer's *evaluation-mode* activation, the
-polynomial of :meth:`~sklearn_slaf.activation.SLAF.power_coefficients` (normalisation
-with running statistics folded in), with Gaussian moments averaged over units. In
-training mode the layer normalises every basis element with the statistics of the
-batch, which for the power basis makes it scale-free: it computes its polynomial of
-the batch-standardised input, whatever the scale of the pre-activations, and centres
-with batch means like batch normalisation. That network is not described by these
-maps; the eval-mode polynomial is the activation the layer computes at inference and
-the one it computes in training when its pre-activations are distributed as the
-running statistics assume. See :func:`edge_of_chaos_init` for how the initialisation
-makes the two agree at the start.
-"""
+"""Edge-of-chaos points and curves of an activation (part of :mod:`sklearn_slaf.eoc`)."""
 
 from __future__ import annotations
 
@@ -40,35 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial import polynomial as _poly
 
-from ._gaussian import GaussianMoments, MeanFieldActivation
-from ._meanfield import (
-    _POLY_GRID,
-    _Q_GRID,
-    _STABLE_TOL,
-    _VERIFY,
-    DepthProfile,
-    FixedPoint,
-    _slope,
-    basin_edge,
-    beta_q,
-    chi1,
-    correlation_map,
-    depth_profile,
-    depth_scales,
-    fixed_points,
-    gaussian_moments,
-    variance_map,
-)
+from ..network import module_of
+from ._inputs import _check_derivative, _check_q, _check_sigma, _is_model, as_activation
+from ._maps import _POLY_GRID, _Q_GRID, _STABLE_TOL, _VERIFY, _slope, basin_edge
+from ._moments import MeanFieldActivation
 from ._roots import bracketed_roots, polynomial_roots
-from ._meanfield_inputs import _check_derivative, _check_q, _check_sigma, _is_model, as_activation
-from .network import module_of
 
-__all__ = [
-    "DepthProfile", "EOCCurve", "EOCPoint", "FixedPoint", "GaussianMoments", "MeanFieldActivation", "Propagation",
-    "as_activation", "basin_edge", "beta_q", "chi1", "correlation_map", "depth_profile", "depth_scales",
-    "edge_of_chaos", "edge_of_chaos_init", "eoc_curve", "fixed_points", "gaussian_moments", "propagation",
-    "variance_map",
-]
+__all__ = ["EOCCurve", "EOCPoint", "edge_of_chaos", "eoc_curve"]
 
 
 @dataclass(frozen=True)
@@ -150,14 +96,17 @@ def _eoc_roots(act: MeanFieldActivation, sb: float, q_max: float = 1e4):
     if act.is_polynomial:
         n_, d_ = act.q_phi2, act.q_dphi2
         h = _poly.polysub(_poly.polymul([0.0, 1.0], d_), n_)  # q E[phi'^2] - E[phi^2] = sigma_b^2(q) E[phi'^2]
-        scale = max(np.abs(h).max(initial=0.0), np.abs(n_).max(initial=0.0), 1e-300)
-        if np.all(np.abs(h) <= 1e-12 * scale):
-            return None
+        grid = _POLY_GRID[_POLY_GRID <= q_max]
+        # degenerate where h is round-off next to the terms it came from on the whole searched range
+        with np.errstate(over="ignore", invalid="ignore"):
+            size = _poly.polyval(grid, np.abs(n_)) + grid * _poly.polyval(grid, np.abs(d_))
+            if np.all(_poly.polyval(grid, np.abs(h)) <= 1e-12 * size):
+                return None
         with np.errstate(over="ignore"):
             eq = _poly.polysub(h, sb**2 * d_)
         if not np.isfinite(eq).all():
             raise ValueError(f"sigma_b={sb:g} is too large for {act.name!r}: sigma_b^2 E[phi'^2] overflows.")
-        roots = polynomial_roots(eq, 0.0, q_max, grid=_POLY_GRID[_POLY_GRID <= q_max]) or []
+        roots = polynomial_roots(eq, 0.0, q_max, grid=grid) or []
     else:
         grid = _Q_GRID[_Q_GRID <= q_max]
         m = act.moments(grid)
@@ -325,6 +274,3 @@ def eoc_curve(activation, q=None, *, n: int = 200, q_range: tuple[float, float] 
         q[keep], np.sqrt(sb2[keep]), sw[keep], slope[keep], slope[keep] <= 1 + _STABLE_TOL, beta[keep], act.name
     )
 
-
-# the network-level tools build on everything above
-from ._eoc_network import Propagation, edge_of_chaos_init, propagation  # noqa: E402

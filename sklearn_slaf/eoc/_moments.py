@@ -143,7 +143,7 @@ class PolynomialActivation(MeanFieldActivation):
 
     Examples
     --------
-    >>> from sklearn_slaf._gaussian import PolynomialActivation
+    >>> from sklearn_slaf.eoc._moments import PolynomialActivation
     >>> sq = PolynomialActivation([0.0, 0.0, 1.0])  # x**2
     >>> float(sq.moments(1.0).phi2)  # E[Z**4]
     3.0
@@ -263,7 +263,7 @@ class FunctionActivation(MeanFieldActivation):
     Examples
     --------
     >>> import torch
-    >>> from sklearn_slaf._gaussian import FunctionActivation
+    >>> from sklearn_slaf.eoc._moments import FunctionActivation
     >>> relu = FunctionActivation(torch.relu, kinks=(0.0,), name="relu")
     >>> round(float(relu.moments(1.0).phi2), 12)
     0.5

@@ -2,7 +2,7 @@
 
 :func:`normalized_forward` and :func:`normalized_backward` (the autograd-free pair the
 training engine calls) and :func:`normalized_basis` (their autograd wrapper) send small
-batches to the stacked kernels of :mod:`sklearn_slaf._stacked`, which spend fewer tensor
+batches to the stacked kernels of :mod:`sklearn_slaf._kernels._stacked`, which spend fewer tensor
 operations, and large ones to the streaming kernels below, which spend less memory.
 
 The reference forward of :class:`~sklearn_slaf.activation.SLAF` stacks the ``k`` basis
@@ -33,25 +33,25 @@ cost one in-place pass per degree.
 Performance notes. On a CPU, a fresh multi-megabyte tensor is usually handed back to
 the operating system when freed and page-faulted in again on the next allocation,
 which costs several times the arithmetic on it; the kernels therefore work in a few
-recycled scratch buffers (:class:`_Scratch`) and in place wherever autograd is not
+recycled scratch buffers (:mod:`sklearn_slaf._kernels._scratch`) and in place wherever autograd is not
 involved. Only plain eager torch operations are used, so the kernels run on any
 device and dtype.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from .. import basis as _basis
 from . import _stacked
-from . import basis as _basis
+from ._scratch import _scratch
 
 __all__ = [
-    "FUSED_BASES", "affine_basis", "clear_scratch", "elements", "normalized_backward", "normalized_basis",
+    "FUSED_BASES", "affine_basis", "elements", "normalized_backward", "normalized_basis",
     "normalized_forward",
 ]
 
@@ -61,62 +61,6 @@ FUSED_BASES: frozenset[str] = frozenset({"power", "taylor", "hermite", "chebyshe
 # constant 1, so that scalar factors fold into per-unit vectors instead of costing a
 # pass over an (N, U) tensor.
 _Derivative = tuple[float, "Tensor | None"]
-
-
-class _Scratch(threading.local):
-    """Per-thread cache of CPU scratch tensors, reused across calls.
-
-    Tensors go back with :meth:`give` once a kernel is done with them; at most
-    ``limit`` bytes are kept, those of the most recently used shape first. Devices
-    other than the CPU have caching allocators of their own and bypass the cache.
-    """
-
-    limit = 256 * 2**20
-
-    def __init__(self) -> None:
-        self._free: dict[tuple, list[Tensor]] = {}
-        self._bytes = 0
-
-    def nbytes(self) -> int:
-        """Bytes held by this thread's cache."""
-        return self._bytes
-
-    @staticmethod
-    def _key(t: Tensor) -> tuple:
-        # inference tensors cannot be written outside inference mode, so never mix them
-        return tuple(t.shape), t.dtype, t.is_inference()
-
-    def take(self, like: Tensor) -> Tensor:
-        """A contiguous tensor shaped like ``like``, with arbitrary contents."""
-        if like.device.type == "cpu":
-            stack = self._free.get((tuple(like.shape), like.dtype, torch.is_inference_mode_enabled()))
-            if stack:
-                t = stack.pop()
-                self._bytes -= t.nbytes
-                return t
-        return torch.empty(like.shape, dtype=like.dtype, device=like.device)
-
-    def give(self, *tensors: Tensor | None) -> None:
-        """Hand back tensors from :meth:`take` that nothing else refers to."""
-        for t in tensors:
-            if t is None or t.device.type != "cpu":
-                continue
-            key = self._key(t)
-            if self._bytes + t.nbytes > self.limit:
-                for other in [k for k in self._free if k != key]:
-                    self._bytes -= sum(b.nbytes for b in self._free.pop(other))
-            if self._bytes + t.nbytes <= self.limit:
-                self._free.setdefault(key, []).append(t)
-                self._bytes += t.nbytes
-
-
-_scratch = _Scratch()
-
-
-def clear_scratch() -> None:
-    """Free this thread's scratch tensors (the estimators call it when a fit ends)."""
-    _scratch._free.clear()
-    _scratch._bytes = 0
 
 
 def _step(family: str, n: int, u: Tensor, cur: Tensor, prev: Tensor | None, out: Tensor | None) -> Tensor:
@@ -223,8 +167,8 @@ def normalized_forward(
     """Forward maths of :func:`normalized_basis` without autograd: ``out, mean, var, ctx``.
 
     ``ctx`` is what :func:`normalized_backward` needs. Batches with ``k N U`` up to
-    :data:`~sklearn_slaf._stacked.STACK_LIMIT` go through the stacked kernels of
-    :mod:`sklearn_slaf._stacked` (fewer operations), larger ones stream.
+    :data:`~sklearn_slaf._kernels._stacked.STACK_LIMIT` go through the stacked kernels of
+    :mod:`sklearn_slaf._kernels._stacked` (fewer operations), larger ones stream.
     """
     if x.numel() * coef.shape[1] <= _stacked.STACK_LIMIT:
         out, mean, var, ctx = _stacked.stacked_forward(family, x, r, coef, bias, eps)

@@ -28,7 +28,12 @@ _Z, _W = hermite_e.hermegauss(48)  # exact for polynomials of degree <= 95
 _W = _W / math.sqrt(2 * math.pi)
 _SCAN = np.geomspace(1e-6, 1e4, 20001)
 # a fixed seed and a bounded count in CI; SLAF_PROPERTY_EXAMPLES=5000 for a longer hunt
-_CI = settings(max_examples=int(os.environ.get("SLAF_PROPERTY_EXAMPLES", "120")), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+_CI = settings(
+    max_examples=int(os.environ.get("SLAF_PROPERTY_EXAMPLES", "120")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def _oracle_moments(coefs: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -51,14 +56,18 @@ def _crossings(fn, grid: np.ndarray, values: np.ndarray, noise: np.ndarray) -> l
     for i, j in zip(sure[:-1], sure[1:]):
         a, b = grid[i], grid[j]
         if np.sign(values[i]) * np.sign(values[j]) < 0 and fn(a) * fn(b) < 0:
-            out.append((a, b, brentq(fn, a, b, xtol=1e-300, rtol=1e-15)))
+            # across points within the noise the root's place is not determined: nan asks only for the bracket
+            out.append((a, b, brentq(fn, a, b, xtol=1e-300, rtol=1e-15) if j == i + 1 else math.nan))
     return out
 
 
 def _found(q_bf: float, lo: float, hi: float, returned: list[float], slope: float, scale: float) -> bool:
     """A returned root in the bracket, and within 1e-9 of the brute-force root where it is well conditioned."""
+    in_bracket = [q for q in returned if lo * (1 - 1e-9) <= q <= hi * (1 + 1e-9)]
+    if math.isnan(q_bf):
+        return bool(in_bracket)
     tol = max(1e-9 * q_bf, 1e-12 * scale / max(abs(slope), 1e-300))
-    return any(lo * (1 - 1e-9) <= q <= hi * (1 + 1e-9) and abs(q - q_bf) <= tol for q in returned)
+    return any(abs(q - q_bf) <= tol for q in in_bracket)
 
 
 # ---------------------------------------------------------------------------- random activations
@@ -99,6 +108,7 @@ def _eoc_equation(coefs: np.ndarray, sb: float):
 @_CI
 @given(coefs=polynomial_activations(), where=st.floats(0.0, 1.0))
 @example(coefs=_tanh_fit(), where=0.5)
+@example(coefs=np.array([[1.56916555e-23, 2.44367798e-16, -3.13833109e-23, 0.0, 5.23055182e-24]]), where=0.0)
 def test_edge_of_chaos_finds_every_crossing_of_the_curve(coefs, where):
     n, d = _oracle_moments(coefs, _SCAN)
     good = d > 1e-200
@@ -130,7 +140,7 @@ def test_edge_of_chaos_finds_every_crossing_of_the_curve(coefs, where):
     values = sb2 - sb**2
     for lo, hi, q_bf in _crossings(g, _SCAN, values, 1e-11 * (_SCAN + sb**2 + np.abs(_SCAN - sb2))):
         h = 1e-6 * q_bf
-        slope = (g(q_bf + h) - g(q_bf - h)) / (2 * h)
+        slope = (g(q_bf + h) - g(q_bf - h)) / (2 * h) if math.isfinite(q_bf) else math.nan
         scale = q_bf + sb**2
         assert _found(q_bf, lo, hi, returned, slope, scale), (
             f"missed the crossing near q={q_bf:.10g} (sigma_b={sb:.6g}); returned {returned}"
@@ -171,7 +181,7 @@ def test_fixed_points_finds_every_crossing(coefs, sw, sb):
 
     for lo, hi, q_bf in _crossings(h, _SCAN, values, 1e-11 * (_SCAN + sb**2 + sw**2 * np.abs(n))):
         step = 1e-6 * q_bf
-        slope = (h(q_bf + step) - h(q_bf - step)) / (2 * step)
+        slope = (h(q_bf + step) - h(q_bf - step)) / (2 * step) if math.isfinite(q_bf) else math.nan
         assert _found(q_bf, lo, hi, returned, slope, q_bf + sb**2), (
             f"missed the fixed point near q={q_bf:.10g}; returned {returned}"
         )

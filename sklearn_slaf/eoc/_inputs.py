@@ -2,8 +2,8 @@
 
 Turns what :mod:`sklearn_slaf.eoc` accepts as an activation (a name, power
 coefficients, a callable, a SLAF layer or another ``torch.nn.Module``) into a
-:class:`~sklearn_slaf._gaussian.MeanFieldActivation`, and validates the scalars
-(``sigma_w``, ``sigma_b``, ``q``) the maps of :mod:`sklearn_slaf._meanfield` take.
+:class:`~sklearn_slaf.eoc._moments.MeanFieldActivation`, and validates the scalars
+(``sigma_w``, ``sigma_b``, ``q``) the maps of :mod:`sklearn_slaf.eoc._maps` take.
 
 Part of :mod:`sklearn_slaf.eoc` (import the names from there).
 """
@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import basis as _basis
-from ._functions import STANDARD_ACTIVATIONS, torch_module
-from ._gaussian import FunctionActivation, GaussianMoments, MeanFieldActivation, PolynomialActivation
-from .activation import SLAF
-from .network import SLNN
+from .. import basis as _basis
+from .._functions import STANDARD_ACTIVATIONS, torch_module
+from ..activation import SLAF
+from ..network import SLNN
+from ._moments import FunctionActivation, GaussianMoments, MeanFieldActivation, PolynomialActivation
 
 __all__ = ["as_activation"]
 

@@ -112,7 +112,7 @@ def polynomial_roots(coefs, lo: float, hi: float, *, grid: np.ndarray | None = N
 
     Examples
     --------
-    >>> from sklearn_slaf._roots import polynomial_roots
+    >>> from sklearn_slaf.eoc._roots import polynomial_roots
     >>> polynomial_roots([-0.02, 1.0, 1e-33], 0.0, 1e4)  # the 1e-33 is round-off on [0, 1e4]
     [0.02]
     >>> [round(r, 12) for r in polynomial_roots([2.0, -3.0, 1.0], 0.0, 10.0)]
@@ -152,7 +152,7 @@ def bracketed_roots(fn: Callable[[float], float], grid: np.ndarray, values: np.n
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_slaf._roots import bracketed_roots
+    >>> from sklearn_slaf.eoc._roots import bracketed_roots
     >>> [round(r, 12) for r in bracketed_roots(np.cos, np.linspace(0, 4, 9))]
     [1.570796326795]
     """

@@ -25,10 +25,10 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from . import basis as _basis
-from ._polyalgebra import MonomialIndex, n_monomials
-from .activation import SLAF
-from .network import SLNN
+from .. import basis as _basis
+from ..activation import SLAF
+from ..network import SLNN
+from ._algebra import MonomialIndex, n_monomials
 
 __all__ = ["DEFAULT_MAX_TERMS", "ConditioningWarning", "NetworkPolynomial", "expand_network"]
 

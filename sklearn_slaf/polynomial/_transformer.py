@@ -1,7 +1,7 @@
 """PolynomialFeatureEquivalent: a trained SLNN as explicit monomial features and coefficients.
 
-The expansion itself is :func:`sklearn_slaf._expansion.expand_network`; the comparison with
-linear least squares on the same features is :mod:`sklearn_slaf.least_squares`.
+The expansion itself is :func:`~sklearn_slaf.polynomial.expand_network`; the comparison with
+linear least squares on the same features is :func:`~sklearn_slaf.polynomial.compare_with_least_squares`.
 """
 
 from __future__ import annotations
@@ -20,19 +20,11 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from ._expansion import DEFAULT_MAX_TERMS, ConditioningWarning, NetworkPolynomial, expand_network
-from ._polyalgebra import MonomialIndex
-from .network import module_of
+from ..network import module_of
+from ._algebra import MonomialIndex
+from ._expansion import DEFAULT_MAX_TERMS, ConditioningWarning, expand_network
 
-__all__ = [
-    "DEFAULT_MAX_TERMS",
-    "ConditioningWarning",
-    "NetworkPolynomial",
-    "expand_network",
-    "PolynomialFeatureEquivalent",
-    "LeastSquaresComparison",
-    "compare_with_least_squares",
-]
+__all__ = ["PolynomialFeatureEquivalent"]
 
 def _is_fitted(est: Any) -> bool:
     try:
@@ -407,6 +399,3 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
 
-
-# the comparison builds on the transformer, so it is imported after it is defined
-from .least_squares import LeastSquaresComparison, compare_with_least_squares  # noqa: E402

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._gaussian import MeanFieldActivation
-from ._meanfield_inputs import _check_derivative, _check_sigma, _layer_activation
-from .eoc import EOCPoint, _eoc_point, edge_of_chaos, eoc_curve
-from .network import draw_linear_, module_of
+from ..network import draw_linear_, module_of
+from ._inputs import _check_derivative, _check_sigma, _layer_activation
+from ._moments import MeanFieldActivation
+from ._points import EOCPoint, _eoc_point, edge_of_chaos, eoc_curve
 
 __all__ = ["Propagation", "edge_of_chaos_init", "propagation"]
 

@@ -154,7 +154,7 @@ class FlatAdamW(_FlatOptimizer):
     Examples
     --------
     >>> import torch
-    >>> from sklearn_slaf._optim import FlatAdamW, FlatParameters
+    >>> from sklearn_slaf.training._optim import FlatAdamW, FlatParameters
     >>> w = torch.nn.Parameter(torch.ones(3))
     >>> flat = FlatParameters([[w]])
     >>> opt = FlatAdamW(len(flat), lrs=[0.1], weight_decays=[0.0])
@@ -201,7 +201,7 @@ class FlatSGDW(_FlatOptimizer):
     Examples
     --------
     >>> import torch
-    >>> from sklearn_slaf._optim import FlatParameters, FlatSGDW
+    >>> from sklearn_slaf.training._optim import FlatParameters, FlatSGDW
     >>> w = torch.nn.Parameter(torch.zeros(2))
     >>> flat = FlatParameters([[w]])
     >>> opt = FlatSGDW(len(flat), lrs=[0.5], weight_decays=[0.0], momentum=0.0)

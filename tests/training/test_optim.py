@@ -5,7 +5,7 @@ import pickle
 import pytest
 import torch
 
-from sklearn_slaf._optim import FlatAdamW, FlatParameters, FlatSGDW
+from sklearn_slaf.training._optim import FlatAdamW, FlatParameters, FlatSGDW
 
 
 def make_groups(seed=0):

@@ -5,10 +5,10 @@ and a :class:`TrainConfig`, and updates the module in place. Every step is a sma
 method (``make_optimizer``, ``batch_loss``, ``train_epoch``, ``run``) so subclasses can
 override one without copying the loop.
 
-For Adam and SGD the parameters live in one flat buffer (:mod:`sklearn_slaf._optim`)
+For Adam and SGD the parameters live in one flat buffer (:mod:`sklearn_slaf.training._optim`)
 and, for an :class:`~sklearn_slaf.network.SLNN` with a loss of
-:mod:`sklearn_slaf._losses`, gradients come from the autograd-free
-:class:`~sklearn_slaf._engine.Engine`; any other module or loss goes through
+:mod:`sklearn_slaf.training._losses`, gradients come from the autograd-free
+:class:`~sklearn_slaf.training._engine.Engine`; any other module or loss goes through
 ``loss.backward()`` into the same buffer. L-BFGS uses ``torch.optim.LBFGS`` and autograd.
 """
 
@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..activation import SLAF
 from ._engine import Engine
 from ._losses import weighted_mean
 from ._optim import FlatAdamW, FlatParameters, FlatSGDW
-from .activation import SLAF
 
-__all__ = ["TrainConfig", "TrainState", "Trainer", "TrainingDivergedError"]
+__all__ = ["COEF_PENALTIES", "SOLVERS", "TrainConfig", "TrainState", "Trainer", "TrainingDivergedError"]
+
+SOLVERS: tuple[str, ...] = ("adam", "sgd", "lbfgs")
+COEF_PENALTIES: tuple[str, ...] = ("l1", "l2")
 
 
 # The losses are on standardised targets (or logits), so a constant predictor scores about 1:
@@ -122,7 +125,7 @@ class Trainer:
     module : torch.nn.Module
     loss_fn : callable
         ``loss_fn(output, target)`` returning per-sample losses of shape ``(n,)``. A loss
-        of :mod:`sklearn_slaf._losses` also gives its gradient in closed form, which lets an
+        of :mod:`sklearn_slaf.training._losses` also gives its gradient in closed form, which lets an
         :class:`~sklearn_slaf.network.SLNN` train through the autograd-free engine; any
         other callable trains through autograd.
     config : TrainConfig
@@ -134,7 +137,7 @@ class Trainer:
     Examples
     --------
     >>> import torch
-    >>> from sklearn_slaf._losses import SquaredError
+    >>> from sklearn_slaf.training._losses import SquaredError
     >>> from sklearn_slaf.network import SLNN
     >>> from sklearn_slaf.training import TrainConfig, Trainer
     >>> net = SLNN(3, (16,), degree=3, generator=torch.Generator().manual_seed(0))

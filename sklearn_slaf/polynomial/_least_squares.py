@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import is_classifier
 
+from ..network import module_of
 from ._expansion import DEFAULT_MAX_TERMS
-from .network import module_of
-from .polynomial import PolynomialFeatureEquivalent
+from ._transformer import PolynomialFeatureEquivalent
 
 __all__ = ["LeastSquaresComparison", "compare_with_least_squares"]
 

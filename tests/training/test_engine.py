@@ -5,10 +5,10 @@ import copy
 import pytest
 import torch
 
-from sklearn_slaf._engine import Engine
-from sklearn_slaf._losses import LogisticLoss, SoftmaxCrossEntropy, SquaredError
 from sklearn_slaf.network import SLNN
 from sklearn_slaf.training import TrainConfig, Trainer
+from sklearn_slaf.training._engine import Engine
+from sklearn_slaf.training._losses import LogisticLoss, SoftmaxCrossEntropy, SquaredError
 
 F64 = torch.float64
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from . import basis as _basis
+from .. import basis as _basis
 
 __all__ = ["STACK_LIMIT", "stacked_backward", "stacked_forward"]
 

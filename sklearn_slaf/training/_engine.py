@@ -5,13 +5,13 @@ overhead, not arithmetic: building and walking the autograd graph, and the Pytho
 around each module, cost more than the matrix products. The engine walks the network
 as a list of layer operations that keep exactly what their backward pass needs and
 write parameter gradients straight into ``.grad`` (views of the flat buffer of
-:mod:`sklearn_slaf._optim`):
+:mod:`sklearn_slaf.training._optim`):
 
 * linear layers: one ``addmm`` forward; ``addmm_`` into the weight gradient backward;
 * ReLU, tanh, sigmoid, GELU, SiLU/swish, leaky ReLU: in place forward, torch's own
   derivative kernels backward;
-* SLAF layers in training mode: the streaming kernels of :mod:`sklearn_slaf._kernels`
-  via :meth:`~sklearn_slaf.activation.SLAF.batch_forward`;
+* SLAF layers in training mode: the fused kernels of :mod:`sklearn_slaf._kernels`
+  (see ``_SLAF`` below), reading the layer through its small engine interface;
 * anything else (batch normalisation, the Fourier basis, SLAF without normalisation,
   other activations): a local autograd graph around that one module.
 
@@ -24,9 +24,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .. import _kernels
+from ..activation import SLAF
+from ..network import SLNN
 from ._optim import add_grad
-from .activation import SLAF
-from .network import SLNN
 
 __all__ = ["Engine"]
 
@@ -115,21 +116,42 @@ class _Autograd:
 
 
 class _SLAF:
+    """A SLAF layer's fused training step: the kernels of :mod:`sklearn_slaf._kernels`, no autograd.
+
+    Reads the layer through its engine interface (:meth:`~sklearn_slaf.activation.SLAF.per_unit`,
+    :meth:`~sklearn_slaf.activation.SLAF.count_batch`, ...) and does what its ``forward``
+    does in training mode, keeping only what the backward pass needs. Batches the fused
+    kernels do not cover (one row, no normalisation, ``fourier``) go through autograd.
+    """
+
     def __init__(self, layer: SLAF) -> None:
         self.layer, self.fallback, self.saved = layer, _Autograd(layer), None
 
     def forward(self, h: Tensor) -> Tensor:
-        if self.layer.supports_batch_backward(h.shape[0]):
-            out, self.saved = self.layer.batch_forward(h)
-            return out
-        self.saved = None
-        return self.fallback.forward(h)
+        layer = self.layer
+        if not (layer.uses_batch_statistics(h.shape[0]) and layer.basis in _kernels.FUSED_BASES):
+            self.saved = None
+            return self.fallback.forward(h)
+        w = layer.count_batch(h.shape[0])
+        r = layer.update_input_range(h, w)
+        coef, bias = layer.per_unit(layer.effective_coefficients()), layer.per_unit(layer.bias)
+        out, mean, var, self.saved = _kernels.normalized_forward(layer.basis, h, r, coef, bias, layer.eps)
+        layer.update_running_stats(mean.T, var.T, w)
+        return out
 
     def backward(self, g: Tensor) -> Tensor:
         if self.saved is None:
             return self.fallback.backward(g)
-        saved, self.saved = self.saved, None
-        return self.layer.batch_backward(g, saved)
+        layer, (saved, self.saved) = self.layer, (self.saved, None)
+        grad_x, grad_c, grad_b = _kernels.normalized_backward(layer.basis, g, saved, True)
+        gc, gb = layer.sum_per_group(grad_c), layer.sum_per_group(grad_b)
+        if layer.gate_logit is not None:  # chain rule through coef * sigmoid(gate_logit)
+            sig = torch.sigmoid(layer.gate_logit)
+            add_grad(layer.gate_logit, gc * layer.coef * sig * (1.0 - sig))
+            gc = gc * sig
+        add_grad(layer.coef, gc)
+        add_grad(layer.bias, gb)
+        return grad_x
 
 
 def _activation_op(act: nn.Module):
@@ -145,13 +167,13 @@ class Engine:
     ----------
     module : SLNN
     loss : object
-        A loss of :mod:`sklearn_slaf._losses` (anything with ``value_and_grad(z, target, w)``).
+        A loss of :mod:`sklearn_slaf.training._losses` (anything with ``value_and_grad(z, target, w)``).
 
     Examples
     --------
     >>> import torch
-    >>> from sklearn_slaf._engine import Engine
-    >>> from sklearn_slaf._losses import SquaredError
+    >>> from sklearn_slaf.training._engine import Engine
+    >>> from sklearn_slaf.training._losses import SquaredError
     >>> from sklearn_slaf.network import SLNN
     >>> net = SLNN(3, (8,), degree=3, generator=torch.Generator().manual_seed(0)).train()
     >>> loss = Engine(net, SquaredError(net)).loss_and_grad(torch.randn(16, 3), torch.randn(16, 1))

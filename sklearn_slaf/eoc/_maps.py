@@ -2,7 +2,7 @@
 
 Holds the result types (:class:`FixedPoint`, :class:`DepthProfile`) and the maps
 computed from an activation's Gaussian moments. How user-given activations and
-parameters are resolved and validated lives in :mod:`sklearn_slaf._meanfield_inputs`
+parameters are resolved and validated lives in :mod:`sklearn_slaf.eoc._inputs`
 (:func:`as_activation` is re-exported here).
 
 Part of :mod:`sklearn_slaf.eoc` (import the names from there); see that module for the
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._gaussian import GaussianMoments, MeanFieldActivation
+from ._inputs import _check_derivative, _check_q, _check_sigma, as_activation
+from ._moments import GaussianMoments, MeanFieldActivation
 from ._roots import bracketed_roots, polynomial_roots
-from ._meanfield_inputs import _check_derivative, _check_q, _check_sigma, as_activation
 
 __all__ = [
     "DepthProfile", "FixedPoint", "as_activation", "basin_edge", "beta_q", "chi1", "correlation_map",
@@ -113,7 +113,7 @@ def variance_map(activation, q, *, sigma_w: float, sigma_b: float):
     Examples
     --------
     >>> from sklearn_slaf.eoc import variance_map
-    >>> float(variance_map("relu", 1.7, sigma_w=2 ** 0.5, sigma_b=0.0))
+    >>> round(float(variance_map("relu", 1.7, sigma_w=2 ** 0.5, sigma_b=0.0)), 12)
     1.7
     """
     sw, sb = _check_sigma("sigma_w", sigma_w), _check_sigma("sigma_b", sigma_b)
@@ -156,7 +156,7 @@ def fixed_points(activation, *, sigma_w: float, sigma_b: float, q_max: float = 1
     """Every fixed point ``q = F(q)`` in ``[0, q_max]``, with its slope and stability.
 
     For polynomials, the roots of ``F(q) - q`` (eigenvalues backed by a sign-change scan,
-    Newton-polished on the untrimmed polynomial; see :mod:`sklearn_slaf._roots`); sign
+    Newton-polished on the untrimmed polynomial; see :mod:`sklearn_slaf.eoc._roots`); sign
     changes on a log grid refined by Brent's method otherwise (a root where ``F - q``
     touches 0 without crossing is then missed). Every point returned satisfies
     ``F(q) = q`` to 1e-9 relative. ``q = 0`` is included when it is a fixed point (``sigma_b = 0``,

@@ -56,7 +56,7 @@ class MonomialIndex:
 
     Examples
     --------
-    >>> from sklearn_slaf._polyalgebra import MonomialIndex
+    >>> from sklearn_slaf.polynomial._algebra import MonomialIndex
     >>> idx = MonomialIndex(2, 2)
     >>> idx.powers.tolist()
     [[0, 0], [1, 0], [0, 1], [2, 0], [1, 1], [0, 2]]

@@ -285,7 +285,7 @@ def test_edge_of_chaos_init_reaches_the_fixed_point_at_layer_one():
     torch.manual_seed(0)  # only for the data below; the net uses its own generator
     x = torch.randn(400, 20)
     net = SLNN(20, (800,) * 4, hidden_activation="slaf", activation_init="tanh", init_std=0.0,
-               weight_init="edge_of_chaos", generator=torch.Generator().manual_seed(0))
+               weight_init=edge_of_chaos_init, generator=torch.Generator().manual_seed(0))
     pts = edge_of_chaos_init(net, torch.Generator().manual_seed(0))
     assert all(p.q_star == 1.0 and p.stable for p in pts)  # default: the q* = 1 point of the fitted polynomial
     for p, layer in zip(pts, net.slaf_layers()):
@@ -330,9 +330,10 @@ def test_network_inputs_give_one_result_per_slaf_layer():
     assert len(curves) == 2
     for curve, layer in zip(curves, layers):
         phi, dphi = _poly_pair(layer.power_coefficients())
+        phi2, dphi2 = (lambda x, f=phi: f(x) ** 2), (lambda x, f=dphi: f(x) ** 2)
         for q, sb, sw in zip(curve.q, curve.sigma_b, curve.sigma_w):
-            assert sw**2 * _quad(lambda x: dphi(x) ** 2, q) == pytest.approx(1.0, rel=1e-9)
-            assert sb**2 + sw**2 * _quad(lambda x: phi(x) ** 2, q) == pytest.approx(q, rel=1e-9)
+            assert sw**2 * _quad(dphi2, q) == pytest.approx(1.0, rel=1e-9)
+            assert sb**2 + sw**2 * _quad(phi2, q) == pytest.approx(q, rel=1e-9)
     with pytest.raises(TypeError, match="module_"):
         edge_of_chaos_init(object())
 
