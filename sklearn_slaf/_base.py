@@ -67,7 +67,7 @@ _WEIGHT_INITS = {**{name: name for name in WEIGHT_INITS}, "edge_of_chaos": edge_
 class BaseSLNN(BaseEstimator):
     """Shared machinery of :class:`SLNNRegressor` and :class:`SLNNClassifier`.
 
-    Subclasses define ``_n_outputs``, ``_encode_targets``, ``_make_loss``, ``_score_module`` and
+    Subclasses define ``_encode_targets``, ``_make_loss``, ``_score_module`` and
     ``_output_scaling``.
     """
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from numbers import Integral
 
 import numpy as np
@@ -12,17 +11,13 @@ from torch import nn
 from . import _kernels
 from . import basis as _basis
 from ._functions import INIT_TARGETS, numpy_function
+from ._gauss import normal_rule
+from ._validation import check_positive_int
 
 __all__ = ["SLAF", "COEF_SHARING"]
 
 COEF_SHARING: tuple[str, ...] = ("layer", "unit")
 _INIT_SCALE = 3.0  # initial input range r for mapped families: ~max |Z| over a few hundred draws
-_GRID = np.linspace(-10.0, 10.0, 8001)  # quadrature grid for least-squares initialisation
-
-
-def _gaussian_weights() -> np.ndarray:
-    w = np.exp(-0.5 * _GRID**2)
-    return w / w.sum()
 
 
 class SLAF(nn.Module):
@@ -127,9 +122,7 @@ class SLAF(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(num_units, bool) or not isinstance(num_units, Integral) or num_units < 1:
-            raise ValueError(f"num_units must be an integer >= 1; got {num_units!r}.")
-        self.num_units = int(num_units)
+        self.num_units = check_positive_int(num_units, "num_units")
         self.degree = _basis._check_degree(degree)
         self.basis = _basis.check_basis(basis)
         self.n_groups = _n_groups(coef_sharing, self.num_units)
@@ -365,23 +358,14 @@ def _n_groups(sharing: str | int, units: int) -> int:
 
 def _least_squares_init(target: str, family: str, degree: int, r0: float, normalize: bool, eps: float):
     """Fit ``b + sum_i c_i z_i`` to ``target`` in L2 of the standard normal; return c, b, mu, var."""
-    w = _gaussian_weights()
-    g = _basis.evaluate(family, torch.as_tensor(_GRID / r0), degree).numpy()
+    grid, w = normal_rule((0.0,))  # split at 0: the kink of relu
+    g = _basis.evaluate(family, torch.as_tensor(grid / r0), degree).numpy()
     mean = w @ g
     var = w @ (g - mean) ** 2
     z = (g - mean) / np.sqrt(var + eps) if normalize else g
-    design = np.column_stack([np.ones_like(_GRID), z]) * np.sqrt(w)[:, None]
-    y = numpy_function(target)(_GRID) * np.sqrt(w)
+    design = np.column_stack([np.ones_like(grid), z]) * np.sqrt(w)[:, None]
+    y = numpy_function(target)(grid) * np.sqrt(w)
     sol = np.linalg.lstsq(design, y, rcond=None)[0]
     if not normalize:
         mean, var = np.zeros(degree), np.ones(degree)
     return sol[1:], float(sol[0]), mean, var
-
-
-def init_fit_error(target: str, family: str, degree: int) -> float:
-    """Root-mean-square error of the least-squares initial fit under a standard normal input."""
-    r0 = _INIT_SCALE if _basis.needs_input_map(family) else 1.0
-    c, b, mean, var = _least_squares_init(target, family, degree, r0, True, 1e-5)
-    g = _basis.evaluate(family, torch.as_tensor(_GRID / r0), degree).numpy()
-    fit = b + ((g - mean) / np.sqrt(var + 1e-5)) @ c
-    return float(math.sqrt(_gaussian_weights() @ (fit - numpy_function(target)(_GRID)) ** 2))

@@ -29,6 +29,8 @@ import math
 import numpy as np
 import torch
 
+from ._validation import check_positive_int
+
 __all__ = [
     "BASES",
     "POLYNOMIAL_BASES",
@@ -55,9 +57,7 @@ def check_basis(name: str) -> str:
 
 
 def _check_degree(degree: int) -> int:
-    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
-        raise ValueError(f"degree must be an integer >= 1; got {degree!r}.")
-    return int(degree)
+    return check_positive_int(degree, "degree")
 
 
 def is_polynomial(name: str) -> bool:

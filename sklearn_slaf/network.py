@@ -11,6 +11,7 @@ from torch import nn
 
 from . import basis as _basis
 from ._functions import STANDARD_ACTIVATIONS, torch_module
+from ._validation import check_positive_int
 from .activation import SLAF
 
 __all__ = ["SLNN", "WEIGHT_INITS", "WeightInit", "HIDDEN_ACTIVATIONS", "draw_linear_", "module_of"]
@@ -120,9 +121,7 @@ class SLNN(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        for name, v in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
-            if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1; got {v!r}.")
+        n_inputs, n_outputs = check_positive_int(n_inputs, "n_inputs"), check_positive_int(n_outputs, "n_outputs")
         sizes = [hidden_layer_sizes] if isinstance(hidden_layer_sizes, Integral) else list(hidden_layer_sizes)
         if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers; got {hidden_layer_sizes!r}.")

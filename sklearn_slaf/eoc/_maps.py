@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import check_positive_int
 from ._inputs import _check_derivative, _check_q, _check_sigma, as_activation
 from ._moments import GaussianMoments, MeanFieldActivation
 from ._roots import bracketed_roots, polynomial_roots
@@ -344,8 +345,7 @@ def depth_profile(
     """
     act = as_activation(activation)
     sw, sb = _check_sigma("sigma_w", sigma_w), _check_sigma("sigma_b", sigma_b)
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise ValueError(f"depth must be an integer >= 1; got {depth!r}.")
+    depth = check_positive_int(depth, "depth")
     q = _stable_q(act, sw, sb) if q0 is None else float(_check_q(q0))
     if not -1 <= c0 <= 1:
         raise ValueError(f"c0 (a correlation) must lie in [-1, 1]; got {c0!r}.")

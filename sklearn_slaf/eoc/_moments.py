@@ -28,14 +28,13 @@ import numpy as np
 import torch
 from numpy.polynomial import hermite_e as _herme
 from numpy.polynomial import polynomial as _poly
+from scipy.special import factorial2
+
+from .._gauss import _PANEL
+from .._gauss import split_nodes as _split_nodes
 
 __all__ = ["GaussianMoments", "MeanFieldActivation", "PolynomialActivation", "FunctionActivation"]
 
-_L = 12.0  # integration range in standard deviations: the Gaussian weight beyond is < 1e-31
-_PANEL = 0.75  # panel width in standard deviations
-_NODES = 16  # Gauss-Legendre nodes per panel
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(_NODES)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -62,42 +61,6 @@ class GaussianMoments:
     dphi2: np.ndarray
     phi_ddphi: np.ndarray
     ddphi2: np.ndarray
-
-
-def _double_factorial_odd(m: int) -> float:
-    """``(2m - 1)!! = E[Z**(2m)]``."""
-    return float(np.prod(np.arange(1, 2 * m, 2, dtype=float))) if m > 0 else 1.0
-
-
-def _interval_nodes(a: np.ndarray, b: np.ndarray, n_panels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Legendre nodes/weights on ``[a, b]`` (arrays, broadcast) cut into equal panels."""
-    a, b = np.asarray(a, float)[..., None], np.asarray(b, float)[..., None]
-    k = np.arange(n_panels)
-    lo = a + (b - a) * k / n_panels  # (..., n_panels)
-    half = (b - a) / (2 * n_panels)
-    x = (lo + half)[..., None] + half[..., None] * _GL_X  # (..., n_panels, nodes)
-    w = np.broadcast_to(half[..., None] * _GL_W, x.shape)
-    return x.reshape(*x.shape[:-2], -1), w.reshape(*w.shape[:-2], -1)
-
-
-def _split_nodes(cuts: np.ndarray, panel: float = _PANEL) -> tuple[np.ndarray, np.ndarray]:
-    """Standard-normal quadrature on ``[-L, L]`` split at ``cuts`` (shape (..., n_cuts)).
-
-    Returns nodes ``z`` and weights ``w`` (Gaussian density included) of shape
-    ``(..., n)``; every row has the same number of nodes so rows can be stacked.
-    """
-    cuts = np.clip(np.sort(np.asarray(cuts, float), axis=-1), -_L, _L)
-    edges = np.concatenate([np.full(cuts.shape[:-1] + (1,), -_L), cuts, np.full(cuts.shape[:-1] + (1,), _L)], -1)
-    # the same number of panels on every piece keeps rows stackable; a piece at most
-    # 2L long then has panels of at most 2L / per
-    per = max(1, int(math.ceil(2 * _L / panel / (cuts.shape[-1] + 1))))
-    zs, ws = [], []
-    for i in range(edges.shape[-1] - 1):
-        z, w = _interval_nodes(edges[..., i], edges[..., i + 1], per)
-        zs.append(z)
-        ws.append(w)
-    z, w = np.concatenate(zs, -1), np.concatenate(ws, -1)
-    return z, w * _INV_SQRT_2PI * np.exp(-0.5 * z**2)
 
 
 class MeanFieldActivation:
@@ -161,8 +124,8 @@ class PolynomialActivation(MeanFieldActivation):
             raise ValueError("polynomial coefficients contain NaN or infinity; the activation is not usable.")
         self.coefs, self.name = p, name
         self.degree = p.shape[1] - 1
-        d1 = _deriv(p)
-        d2 = _deriv(d1)
+        d1 = _poly.polyder(p, axis=1)
+        d2 = _poly.polyder(d1, axis=1)
         # E[.](q) as ascending polynomials in q, averaged over units
         with np.errstate(over="ignore", invalid="ignore"):
             self.q_phi2 = _moment_poly(p, p)
@@ -230,17 +193,12 @@ def _pad(c: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _deriv(p: np.ndarray) -> np.ndarray:
-    if p.shape[1] == 1:
-        return np.zeros_like(p)
-    return p[:, 1:] * np.arange(1, p.shape[1])
-
-
 def _moment_poly(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Coefficients in ``q`` of ``mean_u E[a_u(sqrt(q) Z) b_u(sqrt(q) Z)]``."""
     prod = np.mean([np.convolve(x, y) for x, y in zip(a, b)], axis=0)
     even = prod[0::2]
-    return np.array([even[m] * _double_factorial_odd(m) for m in range(len(even))])
+    # E[Z^(2m)] = (2m - 1)!!, with (-1)!! = 1
+    return even * np.concatenate([[1.0], factorial2(np.arange(1, 2 * len(even) - 1, 2), exact=True)])
 
 
 class FunctionActivation(MeanFieldActivation):

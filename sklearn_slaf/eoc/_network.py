@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._validation import check_positive_int
 from ..network import draw_linear_, module_of
 from ._inputs import _check_derivative, _check_sigma, _layer_activation
 from ._moments import MeanFieldActivation
@@ -270,8 +271,7 @@ def propagation(model, X, *, max_pairs: int = 32, random_state: int = 0) -> Prop
         raise ValueError(f"X must have shape (n_samples >= 2, {net.n_inputs}); got {X.shape}.")
     if not np.isfinite(X).all():
         raise ValueError("X contains NaN or infinity.")
-    if isinstance(max_pairs, bool) or not isinstance(max_pairs, (int, np.integer)) or max_pairs < 1:
-        raise ValueError(f"max_pairs must be an integer >= 1; got {max_pairs!r}.")
+    max_pairs = check_positive_int(max_pairs, "max_pairs")
     was = net.training
     net.eval()
     try:

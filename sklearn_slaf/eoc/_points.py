@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial import polynomial as _poly
 
+from .._validation import check_positive_int
 from ..network import module_of
 from ._inputs import _check_derivative, _check_q, _check_sigma, _is_model, as_activation
 from ._maps import _POLY_GRID, _Q_GRID, _STABLE_TOL, _VERIFY, _slope, basin_edge
@@ -255,8 +256,7 @@ def eoc_curve(activation, q=None, *, n: int = 200, q_range: tuple[float, float] 
         return _per_slaf_layer(activation, lambda a: eoc_curve(a, q, n=n, q_range=q_range))
     act = as_activation(activation)
     if q is None:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n (the number of points on the curve) must be an integer >= 1; got {n!r}.")
+        n = check_positive_int(n, "n (the number of points on the curve)")
         lo, hi = (float(v) for v in q_range)
         if not (0 < lo < hi and math.isfinite(hi)):
             raise ValueError(f"q_range must be (low, high) with 0 < low < high; got {q_range!r}.")

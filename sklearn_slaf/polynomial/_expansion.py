@@ -2,7 +2,7 @@
 
 An SLNN whose hidden layers are all SLAF layers with a polynomial basis, followed by a
 linear output, is a polynomial of total degree ``D = k_1 * ... * k_L`` in its inputs
-(``../DESIGN.md`` section 3). :func:`expand_network` computes that polynomial exactly,
+(affine maps keep the degree, activations multiply it). :func:`expand_network` computes that polynomial exactly,
 by polynomial algebra on the folded activations
 (:meth:`sklearn_slaf.activation.SLAF.power_coefficients`), layer by layer:
 

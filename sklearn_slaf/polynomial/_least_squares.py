@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import is_classifier
+from sklearn.metrics import root_mean_squared_error
 
 from ..network import module_of
 from ._expansion import DEFAULT_MAX_TERMS
@@ -80,7 +81,7 @@ class LeastSquaresComparison:
 
 
 def _rmse(y, p) -> float:
-    return float(np.sqrt(np.mean((np.asarray(y, dtype=np.float64).reshape(np.shape(p)) - p) ** 2)))
+    return float(root_mean_squared_error(np.asarray(y, dtype=np.float64).reshape(np.shape(p)), p))
 
 
 def compare_with_least_squares(

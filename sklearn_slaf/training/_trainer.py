@@ -277,8 +277,9 @@ class Trainer:
         if st.backoffs > self.config.max_backoffs:
             raise TrainingDivergedError(
                 f"training diverged: the loss was not finite even after lowering the learning rate "
-                f"{self.config.max_backoffs} times (to {self._lr():.3g}). Standardise the inputs, lower "
-                f"learning_rate_init or degree, set clip_grad_norm (e.g. 1.0), or use basis='chebyshev'."
+                f"{self.config.max_backoffs} times (to {self._lr():.3g}). Standardise the inputs, lower the learning "
+                f"rate (learning_rate_init of the estimators) or degree, set clip_grad_norm (e.g. 1.0), or use "
+                f"basis='chebyshev'."
             )
         st.optimizer.scale_lr(0.5)
         st.optimizer.reset_state()  # moments computed on the diverging path are poisoned
@@ -391,9 +392,6 @@ class _Snapshot:
 
     def take(self) -> None:
         _copy_all(self.saved, self.live)
-
-    def take_from(self, other: _Snapshot) -> None:
-        _copy_all(self.saved, other.saved)
 
     def restore(self) -> None:
         _copy_all(self.live, self.saved)
