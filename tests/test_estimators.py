@@ -263,17 +263,17 @@ def test_batch_size_one_needs_a_network_without_batch_statistics(reg_data):
 def test_partial_fit_recovers_after_a_non_finite_last_step(reg_data, monkeypatch):
     X, y = reg_data
     reg = SLNNRegressor(**{**FAST, "batch_size": len(X)}).partial_fit(X, y)
-    real, calls = Trainer._step, []
+    real, calls = Trainer.train_step, []
 
     def poison(self, *a):
         loss = real(self, *a)
         if not calls:  # the first step of the next call leaves NaN weights and moments
             calls.append(1)
-            self._flat.grad.fill_(float("nan"))
-            self.state.optimizer.step(self._flat)
+            self.solver.flat.grad.fill_(float("nan"))
+            self.state.optimizer.step(self.solver.flat)
         return loss
 
-    monkeypatch.setattr(Trainer, "_step", poison)
+    monkeypatch.setattr(Trainer, "train_step", poison)
     with pytest.warns(RuntimeWarning, match="non-finite weights"):
         reg.partial_fit(X, y)
     before = [p.detach().clone() for p in reg.module_.parameters()]

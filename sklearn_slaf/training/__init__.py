@@ -1,21 +1,50 @@
 """Training of torch modules on in-memory tensors (no scikit-learn here).
 
-* :mod:`._trainer`: :class:`Trainer`, the epoch/batch loop with its guards (divergence
-  back-off, early stopping, interrupts) and :class:`TrainConfig` / :class:`TrainState`;
+* :mod:`._trainer`: :class:`Trainer`, the loop as overridable steps, with
+  :class:`TrainConfig` / :class:`TrainState`;
+* :mod:`._solvers`: one solver per optimiser family behind one interface (flat-buffer
+  first-order, L-BFGS, any torch optimiser), chosen by :func:`solver_for`;
+* :mod:`._callbacks`: the loop's policies (divergence back-off, history, validation and
+  early stopping, convergence, progress) as callbacks at named points;
 * :mod:`._engine`: :class:`Engine`, the autograd-free forward/backward of an SLNN;
 * :mod:`._losses`: losses with closed-form gradients;
 * :mod:`._optim`: AdamW and SGD on one flat parameter buffer.
 
-Imports run one way: optim, losses <- engine <- trainer. The package reads the layers
+Imports run one way: optim, losses <- engine <- solvers, callbacks <- trainer. The package reads the layers
 (:mod:`sklearn_slaf.activation`, :mod:`sklearn_slaf.network`) and nothing above them.
 """
 
+from ._callbacks import (
+    RETRY,
+    STOP,
+    Callback,
+    Convergence,
+    DivergenceGuard,
+    History,
+    ProgressBar,
+    TrainingDivergedError,
+    Validation,
+)
 from ._engine import Engine
 from ._losses import LogisticLoss, SoftmaxCrossEntropy, SquaredError, weighted_mean
 from ._optim import FlatAdamW, FlatParameters, FlatSGDW
-from ._trainer import COEF_PENALTIES, SOLVERS, TrainConfig, Trainer, TrainingDivergedError, TrainState
+from ._solvers import FirstOrderSolver, LBFGSSolver, Solver, TorchSolver, solver_for
+from ._trainer import COEF_PENALTIES, SOLVERS, TrainConfig, Trainer, TrainState
 
 __all__ = [
+    "RETRY",
+    "STOP",
+    "Callback",
+    "Convergence",
+    "DivergenceGuard",
+    "FirstOrderSolver",
+    "History",
+    "LBFGSSolver",
+    "ProgressBar",
+    "Solver",
+    "TorchSolver",
+    "Validation",
+    "solver_for",
     "COEF_PENALTIES",
     "Engine",
     "FlatAdamW",

@@ -1,15 +1,16 @@
-"""The training loop: in-memory mini-batches, optimisers, penalties, early stopping, guards.
+"""The training loop: in-memory mini-batches, solvers, penalties, and callbacks for its policies.
 
 The trainer knows torch, not scikit-learn: it gets tensors already on the device, a loss
-and a :class:`TrainConfig`, and updates the module in place. Every step is a small
-method (``make_optimizer``, ``batch_loss``, ``train_epoch``, ``run``) so subclasses can
-override one without copying the loop.
+and a :class:`TrainConfig`, and updates the module in place. It is a chain of small
+documented steps, each overridable (skorch's design, without its per-batch cost):
 
-For Adam and SGD the parameters live in one flat buffer (:mod:`sklearn_slaf.training._optim`)
-and, for an :class:`~sklearn_slaf.network.SLNN` with a loss of
-:mod:`sklearn_slaf.training._losses`, gradients come from the autograd-free
-:class:`~sklearn_slaf.training._engine.Engine`; any other module or loss goes through
-``loss.backward()`` into the same buffer. L-BFGS uses ``torch.optim.LBFGS`` and autograd.
+``run`` -> ``train_epoch`` -> ``train_step`` -> ``batch_loss`` + ``penalty``
+
+with the optimiser made by ``make_optimizer`` and driven by the solver of its family
+(:mod:`sklearn_slaf.training._solvers`: flat-buffer AdamW/SGDW with the autograd-free
+:class:`~sklearn_slaf.training.Engine`, L-BFGS, or any ``torch.optim.Optimizer``), and the
+policies (divergence back-off, history, validation and early stopping, convergence,
+progress) as callbacks from ``callbacks`` (:mod:`sklearn_slaf.training._callbacks`).
 """
 
 from __future__ import annotations
@@ -23,24 +24,27 @@ import torch
 from torch import nn
 
 from ..activation import SLAF
+from ._callbacks import (
+    RETRY,
+    STOP,
+    Callback,
+    Convergence,
+    DivergenceGuard,
+    History,
+    ProgressBar,
+    TrainingDivergedError,
+    Validation,
+)
 from ._engine import Engine
 from ._losses import weighted_mean
-from ._optim import FlatAdamW, FlatParameters, FlatSGDW
+from ._optim import FlatAdamW, FlatSGDW
+from ._solvers import Solver, solver_for
 
 __all__ = ["COEF_PENALTIES", "SOLVERS", "TrainConfig", "TrainState", "Trainer", "TrainingDivergedError"]
 
 SOLVERS: tuple[str, ...] = ("adam", "sgd", "lbfgs")
 COEF_PENALTIES: tuple[str, ...] = ("l1", "l2")
-
-
-# The losses are on standardised targets (or logits), so a constant predictor scores about 1:
-# an epoch loss this many times the lowest one (and above this many) is a divergence that has
-# not reached inf yet, and is backed off like one.
-_EXPLODED = 1e3
-
-
-class TrainingDivergedError(FloatingPointError):
-    """Raised when the loss stays non-finite after the learning-rate back-off."""
+_OPTIMIZER_OF = {"adam": FlatAdamW, "sgd": FlatSGDW, "lbfgs": torch.optim.LBFGS}
 
 
 @dataclass
@@ -63,26 +67,11 @@ class TrainConfig:
     max_backoffs: int = 6
 
 
-class _LBFGS(torch.optim.LBFGS):
-    """``torch.optim.LBFGS`` with the flat optimisers' back-off interface."""
-
-    @property
-    def lr(self) -> float:
-        return self.param_groups[0]["lr"]
-
-    def scale_lr(self, factor: float) -> None:
-        for g in self.param_groups:
-            g["lr"] *= factor
-
-    def reset_state(self) -> None:
-        self.state.clear()
-
-
 @dataclass
 class TrainState:
     """What survives between ``fit`` calls (warm start, ``partial_fit``)."""
 
-    optimizer: FlatAdamW | FlatSGDW | _LBFGS | None = None
+    optimizer: object | None = None  # FlatAdamW, FlatSGDW or a torch.optim.Optimizer
     loss_curve: list[float] = field(default_factory=list)
     validation_loss_curve: list[float] = field(default_factory=list)
     validation_scores: list[float] = field(default_factory=list)
@@ -119,6 +108,11 @@ def _param_groups(module: nn.Module) -> tuple[list, list, list]:
 
 class Trainer:
     """Train an :class:`~sklearn_slaf.network.SLNN` (or any module) on in-memory tensors.
+
+    Override points (each documented below and tested by overriding it):
+    :meth:`make_optimizer`, :meth:`callbacks`, :meth:`train_epoch`, :meth:`train_step`,
+    :meth:`batch_loss`, :meth:`penalty` and :meth:`evaluate`. Overriding ``batch_loss``
+    sends training through autograd (the engine computes the default loss itself).
 
     Parameters
     ----------
@@ -158,52 +152,96 @@ class Trainer:
         self.state = state if state is not None else TrainState()
         # what the per-step penalty reads, found once rather than by walking the module every step
         self._slafs = [m for m in module.modules() if isinstance(m, SLAF)]
-        self._groups = _param_groups(module)
-        self._decayed = self._groups[0]
-        self._flat: FlatParameters | None = None  # packed on the first step, released when run() ends
-        lbfgs = config.solver == "lbfgs"
-        self._engine = Engine(module, loss_fn) if not lbfgs and Engine.supports(module, loss_fn) else None
-        if self.state.optimizer is None or not self._optimizer_fits(self.state.optimizer):
+        self.param_groups = _param_groups(module)
+        self.epoch_improved = False
+        opt = self.state.optimizer
+        if opt is None or not self._reusable(opt):
             # new, or the set of trainable parameters changed (e.g. a layer frozen between partial_fit calls)
-            self.state.optimizer = self.make_optimizer()
+            opt = self.state.optimizer = self.make_optimizer()
+        self.solver: Solver = solver_for(opt, self)
 
-    # ------------------------------------------------------------------ pieces
-    def _optimizer_fits(self, opt) -> bool:
-        params = [p for g in self._groups for p in g]
-        if isinstance(opt, torch.optim.LBFGS):
-            return self.config.solver == "lbfgs" and opt.param_groups[0]["params"] == params
-        return self.config.solver != "lbfgs" and opt.n == sum(p.numel() for p in params)
+    # ------------------------------------------------------------------ what subclasses may override
+    def make_optimizer(self):
+        """The optimiser of ``config.solver``: FlatAdamW, FlatSGDW or torch's L-BFGS.
 
-    def make_optimizer(self) -> FlatAdamW | FlatSGDW | _LBFGS:
-        c = self.config
+        An override may return any ``torch.optim.Optimizer`` over the module's trainable
+        parameters; it then trains through autograd on mini-batches, and the
+        divergence guard scales its ``lr`` and clears its state.
+        """
+        c, params = self.config, [p for g in self.param_groups for p in g]
         if c.solver == "lbfgs":
             # the strong-Wolfe line search picks the step; lr only scales its first trial
-            return _LBFGS([p for g in self._groups for p in g], lr=1.0, max_iter=1,
-                          history_size=20, line_search_fn="strong_wolfe")
+            return torch.optim.LBFGS(params, lr=1.0, max_iter=1, history_size=20, line_search_fn="strong_wolfe")
         coef_lr = c.learning_rate if c.coef_learning_rate is None else c.coef_learning_rate
         lrs, decays = (c.learning_rate, c.learning_rate, coef_lr), (c.alpha, 0.0, 0.0)
-        n = sum(p.numel() for g in self._groups for p in g)
+        n = sum(p.numel() for p in params)
         if c.solver == "adam":
             return FlatAdamW(n, lrs, decays)
         # decoupled decay for SGD too: SGDW-style, so alpha means the same for every solver
         return FlatSGDW(n, lrs, decays, momentum=0.9)
 
+    def callbacks(self, validation=None, score_fn=None, early_stopping: bool = False,
+                  epochs: int | None = None) -> list[Callback]:
+        """The policies of one :meth:`run`, in the order they are called (see :mod:`._callbacks`)."""
+        out: list[Callback] = [DivergenceGuard(), History()]
+        if validation is not None:
+            out.append(Validation(validation, score_fn, restore_best=early_stopping))
+        out.append(Convergence())
+        if self.config.verbose:
+            out.append(ProgressBar(self.config.max_iter if epochs is None else epochs, validation is not None))
+        return out
+
+    def train_epoch(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
+        """One pass over the data; returns the weighted mean training loss (NaN if it diverged)."""
+        self.module.train()
+        return self.solver.epoch(self, X, Y, W)
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        """One optimiser step on a batch; returns the detached batch loss (no host synchronisation)."""
+        return self.solver.step(self, x, y, w)
+
+    def batch_loss(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        """The (weighted) mean loss of the module on a batch, under autograd."""
+        return weighted_mean(self.loss_fn(self.module(x), y), w)
+
     def penalty(self) -> torch.Tensor | float:
-        """Penalty on the effective activation coefficients (``coef_alpha``) and, for L-BFGS, L2 on weights."""
+        """Penalty on the effective activation coefficients (``coef_alpha``), and L2 on the weights
+        (``alpha``) for solvers that do not decay weights themselves (L-BFGS)."""
         c = self.config
         total: torch.Tensor | float = 0.0
         if c.coef_alpha > 0:
             for m in self._slafs:
                 e = m.effective_coefficients()
                 total = total + c.coef_alpha * (e.abs().sum() if c.coef_penalty == "l1" else e.square().sum())
-        if c.solver == "lbfgs" and c.alpha > 0:
-            total = total + 0.5 * c.alpha * sum(p.square().sum() for p in self._decayed)
+        if not self.solver.decouples_weight_decay and c.alpha > 0:
+            total = total + 0.5 * c.alpha * sum(p.square().sum() for p in self.param_groups[0])
         return total
 
-    def batch_loss(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-        return weighted_mean(self.loss_fn(self.module(x), y), w)
+    @torch.no_grad()
+    def evaluate(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
+        """The mean loss in evaluation mode (on validation data)."""
+        self.module.eval()
+        return float(self.batch_loss(X, Y, W))
 
-    def _batches(self, n: int, device: torch.device) -> list[torch.Tensor]:
+    # ------------------------------------------------------------------ pieces the steps use
+    @property
+    def uses_engine(self) -> bool:
+        """Whether gradients come from the autograd-free :class:`~sklearn_slaf.training.Engine`."""
+        return getattr(self.solver, "engine", None) is not None
+
+    def engine_applies(self) -> bool:
+        """Whether the engine can compute this trainer's loss: an SLNN, a closed-form loss, ``batch_loss`` kept."""
+        return type(self).batch_loss is Trainer.batch_loss and Engine.supports(self.module, self.loss_fn)
+
+    def _reusable(self, opt) -> bool:
+        params = [p for g in self.param_groups for p in g]
+        overridden = type(self).make_optimizer is not Trainer.make_optimizer
+        if not (overridden or isinstance(opt, _OPTIMIZER_OF[self.config.solver])):
+            return False
+        return solver_for(opt, self).fits(params)
+
+    def batches(self, n: int, device: torch.device) -> list[torch.Tensor]:
+        """Index tensors of one epoch's mini-batches (shuffled if ``config.shuffle``)."""
         c = self.config
         order = torch.randperm(n, generator=self.generator) if c.shuffle else torch.arange(n)
         size = max(1, min(c.batch_size, n))
@@ -214,88 +252,12 @@ class Trainer:
             chunks.pop()
         return [ch.to(device) for ch in chunks]
 
-    def _pack(self) -> FlatParameters:
-        """The flat parameter buffer, packing the module into it on first use (released by ``run``)."""
-        if self._flat is None:
-            self._flat = FlatParameters(self._groups)
-        return self._flat
-
-    def _step(self, x, y, w) -> torch.Tensor:
-        """One optimiser step; returns the detached batch loss (no host synchronisation)."""
-        opt = self.state.optimizer
-        if isinstance(opt, torch.optim.LBFGS):
-            def closure():
-                opt.zero_grad()
-                loss = self.batch_loss(x, y, w) + self.penalty()
-                loss.backward()
-                return loss
-
-            return opt.step(closure).detach()
-        flat = self._pack()
-        flat.grad.zero_()
-        if self._engine is not None:
-            loss = self._engine.loss_and_grad(x, y, w)
-        else:
-            loss = self.batch_loss(x, y, w)
-            loss.backward()
-        penalty = self.penalty()
-        if isinstance(penalty, torch.Tensor) and penalty.requires_grad:  # not when its coefficients are frozen
-            penalty.backward()
-        if self.config.clip_grad_norm is not None:
-            norm = torch.linalg.vector_norm(flat.grad)
-            # torch.nn.utils.clip_grad_norm_'s rule, on the one flat gradient
-            flat.grad.mul_(torch.clamp(self.config.clip_grad_norm / (norm + 1e-6), max=1.0))
-        opt.step(flat)  # a non-finite loss is caught once per epoch; the guard then restores the weights
-        return loss.detach()
-
-    def train_epoch(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
-        """One pass over the data; returns the weighted mean training loss (NaN if it diverged)."""
-        self.module.train()
-        if isinstance(self.state.optimizer, torch.optim.LBFGS):
-            self.state.t += X.shape[0]
-            return float(self._step(X, Y, W))
-        total, weight = [], 0.0
-        for idx in self._batches(X.shape[0], X.device):
-            w = None if W is None else W.index_select(0, idx)
-            bw = idx.numel() if w is None else w.sum()
-            total.append(self._step(X.index_select(0, idx), Y.index_select(0, idx), w) * bw)
-            weight = weight + bw
-            self.state.t += idx.numel()
-        return float(torch.stack(total).sum() / weight)
-
-    @torch.no_grad()
-    def evaluate(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
-        self.module.eval()
-        return float(self.batch_loss(X, Y, W))
-
-    # ------------------------------------------------------------------ loop
-    def _back_off(self, snapshot: _Snapshot) -> None:
-        st = self.state
-        st.backoffs += 1
-        snapshot.restore()  # also when giving up: the module never keeps diverged weights
-        st.no_improvement = 0  # the new learning rate gets its own n_iter_no_change epochs
-        if st.backoffs > self.config.max_backoffs:
-            raise TrainingDivergedError(
-                f"training diverged: the loss was not finite even after lowering the learning rate "
-                f"{self.config.max_backoffs} times (to {self._lr():.3g}). Standardise the inputs, lower the learning "
-                f"rate (learning_rate_init of the estimators) or degree, set clip_grad_norm (e.g. 1.0), or use "
-                f"basis='chebyshev'."
-            )
-        st.optimizer.scale_lr(0.5)
-        st.optimizer.reset_state()  # moments computed on the diverging path are poisoned
-        warnings.warn(f"diverging fit (non-finite loss, or {_EXPLODED:g} times the lowest so far): restored the "
-                      f"weights of the lowest loss and halved the learning rate to {self._lr():.3g}.",
-                      RuntimeWarning, stacklevel=4)
-
-    def _all_finite(self) -> bool:
+    def all_finite(self) -> bool:
         """Whether every parameter and floating buffer is finite (one host synchronisation)."""
-        tensors = [t for t in self.module.buffers() if t.is_floating_point()]
-        tensors += [self._flat.data] if self._flat is not None else list(self.module.parameters())
+        tensors = [t for t in self.module.buffers() if t.is_floating_point()] + self.solver.live_tensors(self)
         return bool(torch.isfinite(torch.cat([t.detach().reshape(-1) for t in tensors])).all())
 
-    def _lr(self) -> float:
-        return self.state.optimizer.lr
-
+    # ------------------------------------------------------------------ the loop
     def run(self, X, Y, W=None, validation=None, score_fn=None, epochs: int | None = None,
             early_stopping: bool = False) -> TrainState:
         """Train for up to ``epochs`` (default ``config.max_iter``) passes.
@@ -304,107 +266,43 @@ class Trainer:
         the best ``score_fn(module)`` are restored at the end. ``KeyboardInterrupt`` stops
         training, keeps the best weights so far and leaves the module usable.
         """
-        c, st = self.config, self.state
-        epochs = c.max_iter if epochs is None else epochs
-        if not isinstance(st.optimizer, torch.optim.LBFGS):
-            self._pack()  # before the snapshots, which point at the live tensors
-        # good: the back-off's restore point, the start of the epoch with the lowest loss so far (a
-        # loss measured from those weights on; the end of an epoch is not measured, and a merely
-        # finite loss can already be astronomical on the way to divergence); start: the epoch in progress
-        good = start = _Snapshot(self.module)  # one object until a second epoch needs its own (partial_fit: never)
-        good_loss = math.inf
-        best = _Snapshot(self.module) if early_stopping else None
-        bar = _progress(epochs, c.verbose)
-        in_epoch = False
+        epochs = self.config.max_iter if epochs is None else epochs
+        callbacks = self.callbacks(validation, score_fn, early_stopping, epochs)
+        self.solver.begin(self)
         try:
-            try:
-                done = 0
-                while done < epochs:
-                    if start is good and good_loss < math.inf:
-                        start = _Snapshot(self.module)
-                    start.take()
-                    in_epoch = True
-                    loss = self.train_epoch(X, Y, W)
-                    in_epoch = False
-                    # st.best_loss carries the scale over from earlier calls (partial_fit: one epoch each)
-                    if not math.isfinite(loss) or loss > _EXPLODED * max(1.0, min(good_loss, st.best_loss)):
-                        self._back_off(good)
-                        continue
-                    if loss <= good_loss:
-                        good, start, good_loss = start, good, loss
-                    done += 1
-                    st.n_iter += 1
-                    st.loss_curve.append(loss)
-                    improved = loss < st.best_loss - c.tol
-                    st.best_loss = min(st.best_loss, loss)
-                    if validation is not None:
-                        st.validation_loss_curve.append(self.evaluate(*validation))
-                        score = float(score_fn(self.module))
-                        st.validation_scores.append(score)
-                        improved = score > st.best_validation_score + c.tol
-                        if score > st.best_validation_score:
-                            st.best_validation_score = score
-                            best.take()
-                    st.no_improvement = 0 if improved else st.no_improvement + 1
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(loss=f"{loss:.4g}", **({"val": f"{st.validation_scores[-1]:.4g}"}
-                                                              if validation is not None else {}))
-                    if st.no_improvement > c.n_iter_no_change:
-                        st.converged = True
-                        break
-            except KeyboardInterrupt:
-                st.interrupted = True
-                if in_epoch:  # drop the partial epoch: back to the last completed one
-                    start.restore()
-                warnings.warn("training interrupted: kept the best weights so far.", RuntimeWarning, stacklevel=2)
-            finally:
-                if bar is not None:
-                    bar.close()
-            if best is not None:
-                best.restore()
-            elif not self._all_finite():
-                # the last epoch's final step went non-finite after its loss was measured; the
-                # optimiser's moments went with it
-                good.restore()
-                st.optimizer.reset_state()
-                warnings.warn("the last step left non-finite weights or statistics: restored those of the lowest "
-                              "loss.", RuntimeWarning, stacklevel=2)
+            for cb in callbacks:
+                cb.on_run_begin(self)
+            self._epochs(X, Y, W, callbacks, epochs)
+            for cb in reversed(callbacks):
+                cb.on_run_end(self)
         finally:
-            if self._flat is not None:
-                self._flat.release()
-                self._flat = None
+            for cb in reversed(callbacks):
+                cb.on_teardown(self)
+            self.solver.end(self)
         self.module.eval()
-        return st
+        return self.state
 
-
-class _Snapshot:
-    """Copies of a module's parameters and buffers, refreshed and restored in place.
-
-    One ``_foreach_copy_`` call per refresh instead of cloning the state dict every epoch
-    (about 8 us against 70 us for a two-layer SLNN). The live tensors are those of the
-    module when the snapshot is made, so it must not outlive a re-packing of the parameters.
-    """
-
-    def __init__(self, module: nn.Module) -> None:
-        self.live = [t.detach() for t in module.state_dict().values()]
-        self.saved = [t.clone() for t in self.live]
-
-    def take(self) -> None:
-        _copy_all(self.saved, self.live)
-
-    def restore(self) -> None:
-        _copy_all(self.live, self.saved)
-
-
-def _copy_all(dst: list[torch.Tensor], src: list[torch.Tensor]) -> None:
-    with torch.no_grad():
-        torch._foreach_copy_(dst, src)
-
-
-def _progress(total: int, verbose: int):
-    if not verbose:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="fit", unit="epoch", leave=False)
+    def _epochs(self, X, Y, W, callbacks: list[Callback], epochs: int) -> None:
+        in_epoch, done = False, 0
+        try:
+            while done < epochs:
+                for cb in callbacks:
+                    cb.on_epoch_begin(self)
+                in_epoch = True
+                loss = self.train_epoch(X, Y, W)
+                in_epoch = False
+                verdicts = []
+                for cb in callbacks:
+                    verdicts.append(cb.on_epoch_end(self, loss))
+                    if verdicts[-1] == RETRY:  # the epoch does not count
+                        break
+                if RETRY in verdicts:
+                    continue
+                done += 1
+                if STOP in verdicts:
+                    break
+        except KeyboardInterrupt:
+            self.state.interrupted = True
+            for cb in callbacks:
+                cb.on_interrupt(self, in_epoch)
+            warnings.warn("training interrupted: kept the best weights so far.", RuntimeWarning, stacklevel=4)

@@ -130,7 +130,7 @@ def test_engine_and_autograd_trainers_follow_the_same_path():
     losses[1] = lambda out, target: plain(out, target)  # no closed form: the trainer uses autograd
     trainers = [Trainer(n, loss, TrainConfig(batch_size=32, max_iter=3, coef_alpha=1e-3, clip_grad_norm=1.0),
                         torch.Generator().manual_seed(0)) for n, loss in zip(nets, losses)]
-    assert trainers[0]._engine is not None and trainers[1]._engine is None
+    assert trainers[0].uses_engine and not trainers[1].uses_engine
     for t in trainers:
         t.run(x, y)
     for p, q in zip(*(n.parameters() for n in nets)):
@@ -166,7 +166,7 @@ def test_frozen_parameters_are_not_trained(closed_form):
     sq = SquaredError(net)
     loss = sq if closed_form else (lambda out, target: sq(out, target))
     trainer = Trainer(net, loss, TrainConfig(max_iter=3, batch_size=16, alpha=0.1), torch.Generator().manual_seed(0))
-    assert (trainer._engine is not None) == closed_form
+    assert trainer.uses_engine == closed_form
     trainer.run(x, y)
     for p, b in zip(frozen, before):
         assert torch.equal(p, b) and p.grad is None

@@ -1,0 +1,207 @@
+"""Solvers: one object per optimiser family, behind one interface the training loop calls.
+
+A solver owns how gradients are made and applied for one optimiser:
+
+* :class:`FirstOrderSolver` -- :class:`~sklearn_slaf.training.FlatAdamW` or
+  :class:`~sklearn_slaf.training.FlatSGDW` on one flat parameter buffer; gradients from the
+  autograd-free :class:`~sklearn_slaf.training.Engine` where it applies, else from autograd;
+* :class:`LBFGSSolver` -- ``torch.optim.LBFGS`` with a strong-Wolfe line search, one
+  full-batch step per epoch through autograd;
+* :class:`TorchSolver` -- any other ``torch.optim.Optimizer`` (for example one a
+  :meth:`Trainer.make_optimizer <sklearn_slaf.training.Trainer.make_optimizer>` override
+  returns), on mini-batches through autograd.
+
+:func:`solver_for` picks the solver of an optimiser, in this one place. Every solver
+offers ``lr``, ``scale_lr`` and ``reset_state`` to the divergence guard.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ._engine import Engine
+from ._optim import FlatAdamW, FlatParameters, FlatSGDW
+
+__all__ = ["FirstOrderSolver", "LBFGSSolver", "Solver", "TorchSolver", "solver_for"]
+
+
+class Solver:
+    """What the training loop asks of an optimiser family (base class).
+
+    Parameters
+    ----------
+    optimizer : object
+        The optimiser this solver drives; it is what :class:`~sklearn_slaf.training.TrainState`
+        keeps between calls.
+
+    Attributes
+    ----------
+    decouples_weight_decay : bool
+        Whether the optimiser applies ``alpha`` itself; if not, the trainer's penalty adds
+        an L2 term on the weights.
+    """
+
+    decouples_weight_decay = True
+
+    def __init__(self, optimizer) -> None:
+        self.optimizer = optimizer
+
+    # ---------------------------------------------------------------- learning rate, for the guard
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def scale_lr(self, factor: float) -> None:
+        for g in self.optimizer.param_groups:
+            g["lr"] *= factor
+
+    def reset_state(self) -> None:
+        """Forget moments and histories (they are poisoned after a divergence)."""
+        self.optimizer.state.clear()
+
+    # ---------------------------------------------------------------- the loop's calls
+    def fits(self, params: list[torch.nn.Parameter]) -> bool:
+        """Whether this optimiser was built for exactly these trainable parameters."""
+        return [p for g in self.optimizer.param_groups for p in g["params"]] == params
+
+    def begin(self, trainer) -> None:
+        """Called once before a run's first epoch (before any snapshot is taken)."""
+
+    def end(self, trainer) -> None:
+        """Called once when a run ends, however it ends."""
+
+    def live_tensors(self, trainer) -> list[Tensor]:
+        """The tensors holding the parameters while the run is on (for the finiteness check)."""
+        return list(trainer.module.parameters())
+
+    def epoch(self, trainer, X: Tensor, Y: Tensor, W: Tensor | None) -> float:
+        """One pass over shuffled mini-batches; the weighted mean of the batch losses."""
+        total, weight = [], 0.0
+        for idx in trainer.batches(X.shape[0], X.device):
+            w = None if W is None else W.index_select(0, idx)
+            bw = idx.numel() if w is None else w.sum()
+            total.append(trainer.train_step(X.index_select(0, idx), Y.index_select(0, idx), w) * bw)
+            weight = weight + bw
+            trainer.state.t += idx.numel()
+        return float(torch.stack(total).sum() / weight)
+
+    def step(self, trainer, x: Tensor, y: Tensor, w: Tensor | None) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _clip_(grad: Tensor, max_norm: float | None) -> None:
+    if max_norm is not None:
+        # torch.nn.utils.clip_grad_norm_'s rule, on one flat gradient
+        grad.mul_(torch.clamp(max_norm / (torch.linalg.vector_norm(grad) + 1e-6), max=1.0))
+
+
+class FirstOrderSolver(Solver):
+    """Flat-buffer AdamW or SGDW; engine gradients where the engine applies.
+
+    Attributes
+    ----------
+    flat : FlatParameters or None
+        The packed parameters during a run (``None`` outside one).
+    engine : Engine or None
+        The autograd-free engine, if it trains this module with this loss.
+    """
+
+    def __init__(self, optimizer: FlatAdamW | FlatSGDW, trainer) -> None:
+        super().__init__(optimizer)
+        self.flat: FlatParameters | None = None
+        self.engine = Engine(trainer.module, trainer.loss_fn) if trainer.engine_applies() else None
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.lr
+
+    def scale_lr(self, factor: float) -> None:
+        self.optimizer.scale_lr(factor)
+
+    def reset_state(self) -> None:
+        self.optimizer.reset_state()
+
+    def fits(self, params: list[torch.nn.Parameter]) -> bool:
+        return self.optimizer.n == sum(p.numel() for p in params)
+
+    def pack(self, trainer) -> FlatParameters:
+        if self.flat is None:
+            self.flat = FlatParameters(trainer.param_groups)
+        return self.flat
+
+    def begin(self, trainer) -> None:
+        self.pack(trainer)  # before the snapshots, which point at the live tensors
+
+    def end(self, trainer) -> None:
+        if self.flat is not None:
+            self.flat.release()
+            self.flat = None
+
+    def live_tensors(self, trainer) -> list[Tensor]:
+        return [self.flat.data] if self.flat is not None else super().live_tensors(trainer)
+
+    def step(self, trainer, x, y, w) -> Tensor:
+        flat = self.pack(trainer)
+        flat.grad.zero_()
+        if self.engine is not None:
+            loss = self.engine.loss_and_grad(x, y, w)
+        else:
+            loss = trainer.batch_loss(x, y, w)
+            loss.backward()
+        penalty = trainer.penalty()
+        if isinstance(penalty, Tensor) and penalty.requires_grad:  # not when its coefficients are frozen
+            penalty.backward()
+        _clip_(flat.grad, trainer.config.clip_grad_norm)
+        self.optimizer.step(flat)  # a non-finite loss is caught once per epoch; the guard restores the weights
+        return loss.detach()
+
+
+class LBFGSSolver(Solver):
+    """``torch.optim.LBFGS``: one full-batch, line-searched step per epoch."""
+
+    decouples_weight_decay = False
+
+    def epoch(self, trainer, X, Y, W) -> float:
+        trainer.state.t += X.shape[0]
+        return float(trainer.train_step(X, Y, W))
+
+    def step(self, trainer, x, y, w) -> Tensor:
+        opt = self.optimizer
+
+        def closure():
+            opt.zero_grad()
+            loss = trainer.batch_loss(x, y, w) + trainer.penalty()
+            loss.backward()
+            return loss
+
+        return opt.step(closure).detach()
+
+
+class TorchSolver(Solver):
+    """Any other ``torch.optim.Optimizer``, on mini-batches through autograd."""
+
+    def step(self, trainer, x, y, w) -> Tensor:
+        self.optimizer.zero_grad()
+        loss = trainer.batch_loss(x, y, w)
+        penalty = trainer.penalty()
+        (loss + penalty).backward()
+        if trainer.config.clip_grad_norm is not None:
+            params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
+            torch.nn.utils.clip_grad_norm_(params, trainer.config.clip_grad_norm)
+        self.optimizer.step()
+        return loss.detach()
+
+
+def solver_for(optimizer, trainer) -> Solver:
+    """The solver that drives ``optimizer`` for ``trainer``."""
+    if isinstance(optimizer, (FlatAdamW, FlatSGDW)):
+        return FirstOrderSolver(optimizer, trainer)
+    if isinstance(optimizer, torch.optim.LBFGS):
+        return LBFGSSolver(optimizer)
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return TorchSolver(optimizer)
+    raise TypeError(
+        "make_optimizer must return a FlatAdamW, a FlatSGDW or a torch.optim.Optimizer; "
+        f"got {type(optimizer).__name__}."
+    )
