@@ -57,7 +57,7 @@ def build(cfg: dict) -> tuple[SLNN, torch.Tensor, torch.Tensor]:
     else:
         net = SLNN(n_in, hidden, n_out, degree=cfg["degree"], basis=cfg["basis"], generator=gen)
         if cfg["path"] == "reference":
-            for layer in net.slaf_layers():
+            for layer in net.slaf_layers:
                 layer.forward = layer._forward_reference  # instance attribute shadows the method
     x = torch.randn(BATCH, n_in, generator=gen)
     y = torch.randn(BATCH, n_out, generator=gen)

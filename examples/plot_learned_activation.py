@@ -26,7 +26,7 @@ print(f"R^2 on the training data: {reg.score(X, y):.3f}; network degree {reg.mod
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
 z = np.linspace(-3, 3, 200)
-for i, (ax, layer) in enumerate(zip(axes, reg.module_.slaf_layers())):
+for i, (ax, layer) in enumerate(zip(axes, reg.module_.slaf_layers)):
     coefs = layer.power_coefficients()  # exact polynomial of each unit (shared: all rows equal)
     ax.plot(z, P.polyval(z, coefs[0]), label="learned")
     ax.plot(z, z, "--", color="grey", label="identity")

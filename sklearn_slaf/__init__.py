@@ -2,7 +2,7 @@
 
 from .activation import SLAF
 from .classifier import SLNNClassifier
-from .eoc import edge_of_chaos, edge_of_chaos_init, eoc_curve, propagation
+from .eoc import edge_of_chaos, edge_of_chaos_init, edge_of_chaos_per_layer, eoc_curve, eoc_curve_per_layer, propagation
 from .network import SLNN
 from .polynomial import (
     ConditioningWarning,
@@ -30,7 +30,9 @@ __all__ = [
     "compare_with_least_squares",
     "edge_of_chaos",
     "edge_of_chaos_init",
+    "edge_of_chaos_per_layer",
     "eoc_curve",
+    "eoc_curve_per_layer",
     "expand_network",
     "propagation",
     "__version__",

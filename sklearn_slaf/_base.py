@@ -50,7 +50,7 @@ def _has_batchnorm(module: torch.nn.Module) -> bool:
 
 
 def _normalised_slaf(module: torch.nn.Module) -> bool:
-    return any(isinstance(m, SLAF) and m.normalize for m in module.modules())
+    return any(isinstance(m, SLAF) and m.normalize_basis for m in module.modules())
 
 
 def _weighted_scaling(A: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -77,6 +77,10 @@ class BaseSLNN(BaseEstimator):
         "basis": [StrOptions(set(_basis.BASES)), list, tuple],
         "coef_sharing": [StrOptions(set(COEF_SHARING)), Interval(Integral, 1, None, closed="left")],
         "normalize_basis": ["boolean"],
+        "normalize_momentum": [Interval(Real, 0, 1, closed="right"), None],
+        "normalize_eps": [Interval(Real, 0, None, closed="neither")],
+        "gate": ["boolean"],
+        "init_std": [Interval(Real, 0, None, closed="left")],
         "activation_init": [StrOptions(set(INIT_TARGETS))],
         "hidden_activation": [str, list, tuple],
         "weight_init": [StrOptions(set(_WEIGHT_INITS))],
@@ -109,7 +113,11 @@ class BaseSLNN(BaseEstimator):
         basis="power",
         coef_sharing="layer",
         normalize_basis=True,
+        normalize_momentum=0.1,
+        normalize_eps=1e-5,
+        gate=False,
         activation_init="identity",
+        init_std=0.1,
         hidden_activation="slaf",
         weight_init="xavier",
         solver="adam",
@@ -137,7 +145,11 @@ class BaseSLNN(BaseEstimator):
         self.basis = basis
         self.coef_sharing = coef_sharing
         self.normalize_basis = normalize_basis
+        self.normalize_momentum = normalize_momentum
+        self.normalize_eps = normalize_eps
+        self.gate = gate
         self.activation_init = activation_init
+        self.init_std = init_std
         self.hidden_activation = hidden_activation
         self.weight_init = weight_init
         self.solver = solver
@@ -171,7 +183,9 @@ class BaseSLNN(BaseEstimator):
         return SLNN(
             n_features, sizes, n_outputs, degree=degree,
             basis=self.basis, hidden_activation=self.hidden_activation, coef_sharing=self.coef_sharing,
-            normalize_basis=self.normalize_basis, activation_init=self.activation_init,
+            normalize_basis=self.normalize_basis, normalize_momentum=self.normalize_momentum,
+            normalize_eps=self.normalize_eps, gate=self.gate, activation_init=self.activation_init,
+            init_std=self.init_std,
             weight_init=_WEIGHT_INITS[self.weight_init], generator=generator, dtype=self._torch_dtype(),
         )
 
@@ -282,20 +296,22 @@ class BaseSLNN(BaseEstimator):
         running statistics the exact batch statistics of that pass, layer after layer
         consistently, so evaluation mode matches training-mode normalisation on the data.
         """
-        norm = [m for m in self.module_.modules() if hasattr(m, "running_mean") and hasattr(m, "momentum")]
+        # (module, name of its momentum): SLAF layers and batch normalisation
+        norm = [(m, "normalize_momentum" if isinstance(m, SLAF) else "momentum") for m in self.module_.modules()
+                if isinstance(m, (SLAF, torch.nn.modules.batchnorm._BatchNorm))]
         if not norm or Xt.shape[0] < 2:
             return
         n = min(Xt.shape[0], 20000)
         idx = torch.randperm(Xt.shape[0], generator=self._generator)[:n].to(Xt.device)
-        saved = [m.momentum for m in norm]
+        saved = [getattr(m, name) for m, name in norm]
         try:
-            for m in norm:
-                m.momentum = 1.0
+            for m, name in norm:
+                setattr(m, name, 1.0)
             self.module_.train()
             self.module_(Xt[idx])
         finally:
-            for m, mom in zip(norm, saved):
-                m.momentum = mom
+            for (m, name), mom in zip(norm, saved):
+                setattr(m, name, mom)
             self.module_.eval()
 
     def _finish_fit(self, state: TrainState, incremental: bool) -> None:
@@ -343,7 +359,7 @@ class BaseSLNN(BaseEstimator):
         """Effective coefficients of each hidden layer's SLAF (``None`` for standard activations)."""
         check_is_fitted(self, "module_")
         return [None if s is None else s.effective_coefficients().detach().cpu().double().numpy()
-                for s in self.module_.slaf_layers()]
+                for s in self.module_.slaf_layers]
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self):

@@ -34,7 +34,7 @@ class SLAF(nn.Module):
 
     Parameters
     ----------
-    num_units : int
+    n_units : int
         Number of units (width of the preceding linear layer).
     degree : int, default=4
         Number of basis elements ``k >= 1``.
@@ -44,25 +44,25 @@ class SLAF(nn.Module):
         ``"layer"`` shares one set of coefficients across the layer (the authors'
         choice for dense layers), ``"unit"`` learns one set per unit, an integer ``G``
         shares one set within each of ``G`` equal, contiguous groups of units.
-    normalize : bool, default=True
+    normalize_basis : bool, default=True
         Mean-variance normalise the basis elements. Without it the layer is the raw
         expansion ``b + sum_i c_i g_i(x)``, which is prone to overflow at high degree.
-    momentum : float or None, default=0.1
+    normalize_momentum : float or None, default=0.1
         Weight of the newest batch in the running statistics; ``None`` keeps a
         cumulative average (as :class:`torch.nn.BatchNorm1d` does).
-    eps : float, default=1e-5
+    normalize_eps : float, default=1e-5
         Added to the variance before the square root.
     gate : bool, default=False
         Multiply each coefficient by a learned per-degree sigmoid gate
         ``sigmoid(w_i)``, as in the authors' implementation.
-    init : {"identity", "relu", "tanh", "swish", "gelu", "sigmoid"}, default="identity"
+    activation_init : {"identity", "relu", "tanh", "swish", "gelu", "sigmoid"}, default="identity"
         The function the layer starts as, fitted by least squares under a standard
         normal input (for ``"identity"`` with normalisation on this is exactly
         ``c = e_1``). The running statistics start at the basis elements' moments
         under that input, so an untrained layer in evaluation mode is that fit.
     init_std : float, default=0.1
         Standard deviation of Gaussian noise added to the initial coefficients. The
-        authors' initialisation is ``init="identity", init_std=1.0``.
+        authors' initialisation is ``activation_init="identity", init_std=1.0``.
     generator : torch.Generator, optional
         Source of randomness for ``init_std``; the global generator is never used.
     device, dtype : optional
@@ -74,8 +74,8 @@ class SLAF(nn.Module):
         Raw coefficients (multiplied by the gate, if any, to give the effective ones).
     bias : torch.nn.Parameter of shape (n_groups,)
     gate_logit : torch.nn.Parameter of shape (n_groups, degree) or None
-    running_mean, running_var : torch.Tensor of shape (num_units, degree)
-    running_range : torch.Tensor of shape (num_units,)
+    running_mean, running_var : torch.Tensor of shape (n_units, degree)
+    running_range : torch.Tensor of shape (n_units,)
         Input range ``r`` of the map ``u = x / r`` for the ``chebyshev``, ``legendre``
         and ``fourier`` families (all ones for the others).
 
@@ -84,20 +84,20 @@ class SLAF(nn.Module):
     *Input map.* Chebyshev and Legendre polynomials are orthogonal on ``[-1, 1]`` and
     the EMFN sines and cosines are periodic, so those families are evaluated on
     ``u = x / r``. In training ``r`` is the batch's largest ``|x|`` per unit, so the
-    batch lies inside ``[-1, 1]``; ``running_range`` tracks it with ``momentum`` and is
+    batch lies inside ``[-1, 1]``; ``running_range`` tracks it with ``normalize_momentum`` and is
     used in evaluation mode. Inputs beyond ``r`` at inference are *not* clamped: the
     polynomial is simply evaluated there, which keeps the layer an exact polynomial in
     ``x`` (a clamp would not be).
 
     *Batches of one.* A training batch with a single sample has no variance; the
     layer then normalises with its running statistics instead of dividing by
-    ``sqrt(eps)``.
+    ``sqrt(normalize_eps)``.
 
     Examples
     --------
     >>> import torch
     >>> from sklearn_slaf.activation import SLAF
-    >>> layer = SLAF(3, degree=4, basis="chebyshev", init="tanh", init_std=0.0)
+    >>> layer = SLAF(3, degree=4, basis="chebyshev", activation_init="tanh", init_std=0.0)
     >>> layer(torch.randn(8, 3)).shape
     torch.Size([8, 3])
     >>> layer.eval().power_coefficients().shape
@@ -106,43 +106,43 @@ class SLAF(nn.Module):
 
     def __init__(
         self,
-        num_units: int,
+        n_units: int,
         degree: int = 4,
         basis: str = "power",
         *,
         coef_sharing: str | int = "layer",
-        normalize: bool = True,
-        momentum: float | None = 0.1,
-        eps: float = 1e-5,
+        normalize_basis: bool = True,
+        normalize_momentum: float | None = 0.1,
+        normalize_eps: float = 1e-5,
         gate: bool = False,
-        init: str = "identity",
+        activation_init: str = "identity",
         init_std: float = 0.1,
         generator: torch.Generator | None = None,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.num_units = check_positive_int(num_units, "num_units")
+        self.n_units = check_positive_int(n_units, "n_units")
         self.degree = _basis._check_degree(degree)
         self.basis = _basis.check_basis(basis)
-        self.n_groups = _n_groups(coef_sharing, self.num_units)
+        self.n_groups = _n_groups(coef_sharing, self.n_units)
         self.coef_sharing = coef_sharing
-        self.normalize = bool(normalize)
-        if momentum is not None and not 0.0 < momentum <= 1.0:
-            raise ValueError(f"momentum must be None or in (0, 1]; got {momentum!r}.")
-        if not eps > 0:
-            raise ValueError(f"eps must be > 0; got {eps!r}.")
-        if init not in INIT_TARGETS:
-            raise ValueError(f"init must be one of {tuple(INIT_TARGETS)}; got {init!r}.")
+        self.normalize_basis = bool(normalize_basis)
+        if normalize_momentum is not None and not 0.0 < normalize_momentum <= 1.0:
+            raise ValueError(f"normalize_momentum must be None or in (0, 1]; got {normalize_momentum!r}.")
+        if not normalize_eps > 0:
+            raise ValueError(f"normalize_eps must be > 0; got {normalize_eps!r}.")
+        if activation_init not in INIT_TARGETS:
+            raise ValueError(f"activation_init must be one of {tuple(INIT_TARGETS)}; got {activation_init!r}.")
         if not init_std >= 0:
             raise ValueError(f"init_std must be >= 0; got {init_std!r}.")
-        self.momentum = momentum
-        self.eps = float(eps)
-        self.init = init
+        self.normalize_momentum = normalize_momentum
+        self.normalize_eps = float(normalize_eps)
+        self.activation_init = activation_init
         self.init_std = float(init_std)
         self.mapped = _basis.needs_input_map(self.basis)
         kw = {"device": device, "dtype": dtype}
-        g, k, u = self.n_groups, self.degree, self.num_units
+        g, k, u = self.n_groups, self.degree, self.n_units
         self.coef = nn.Parameter(torch.empty(g, k, **kw))
         self.bias = nn.Parameter(torch.empty(g, **kw))
         self.gate_logit = nn.Parameter(torch.zeros(g, k, **kw)) if gate else None
@@ -157,7 +157,9 @@ class SLAF(nn.Module):
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Re-initialise coefficients and running statistics as ``init`` says."""
         r0 = _INIT_SCALE if self.mapped else 1.0
-        c, b, mean, var = _least_squares_init(self.init, self.basis, self.degree, r0, self.normalize, self.eps)
+        c, b, mean, var = _least_squares_init(
+            self.activation_init, self.basis, self.degree, r0, self.normalize_basis, self.normalize_eps
+        )
         coef = torch.as_tensor(c, dtype=self.coef.dtype).expand(self.n_groups, -1).clone()
         if self.init_std > 0:
             noise = torch.empty(coef.shape, dtype=coef.dtype)
@@ -185,15 +187,15 @@ class SLAF(nn.Module):
     # training step itself; it reads the layer through these few methods and nothing private.
     def per_unit(self, t: torch.Tensor) -> torch.Tensor:
         """Expand a per-group tensor (``(n_groups, ...)``) to one row per unit (a view where possible)."""
-        if self.n_groups == self.num_units:
+        if self.n_groups == self.n_units:
             return t
         if self.n_groups == 1:  # a broadcast view: no copy on every forward
-            return t.expand(self.num_units, *t.shape[1:])
-        return t.repeat_interleave(self.num_units // self.n_groups, dim=0)
+            return t.expand(self.n_units, *t.shape[1:])
+        return t.repeat_interleave(self.n_units // self.n_groups, dim=0)
 
     def sum_per_group(self, t: torch.Tensor) -> torch.Tensor:
         """The adjoint of :meth:`per_unit`: sum a per-unit tensor over each sharing group."""
-        if self.n_groups == self.num_units:
+        if self.n_groups == self.n_units:
             return t
         if self.n_groups == 1:
             return t.sum(0, keepdim=True)
@@ -201,14 +203,14 @@ class SLAF(nn.Module):
 
     def uses_batch_statistics(self, n_samples: int) -> bool:
         """Whether a forward of ``n_samples`` rows normalises with batch statistics (and updates the running ones)."""
-        return self.training and self.normalize and n_samples > 1
+        return self.training and self.normalize_basis and n_samples > 1
 
     def count_batch(self, n_samples: int) -> float:
         """Count one training batch; return its weight in the running statistics (0 if none are updated)."""
         if not (self.training and n_samples > 1):
             return 0.0
         self.num_batches_tracked.add_(1)
-        return 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        return 1.0 / float(self.num_batches_tracked) if self.normalize_momentum is None else self.normalize_momentum
 
     @torch.no_grad()
     def update_input_range(self, flat: torch.Tensor, weight: float) -> torch.Tensor | None:
@@ -228,7 +230,7 @@ class SLAF(nn.Module):
 
     @torch.no_grad()
     def update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, weight: float) -> None:
-        """Blend batch statistics (``(num_units, degree)``) into the running ones with ``weight``."""
+        """Blend batch statistics (``(n_units, degree)``) into the running ones with ``weight``."""
         self._blend(self.running_mean, mean, weight)
         self._blend(self.running_var, var, weight)
 
@@ -237,14 +239,14 @@ class SLAF(nn.Module):
 
     # ------------------------------------------------------------------ forward
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.num_units:
+        if x.shape[-1] != self.n_units:
             raise ValueError(
-                f"expected input with {self.num_units} units on the last axis; got shape {tuple(x.shape)}."
+                f"expected input with {self.n_units} units on the last axis; got shape {tuple(x.shape)}."
             )
-        return x.reshape(-1, self.num_units)
+        return x.reshape(-1, self.n_units)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply the activation to ``x`` of shape ``(..., num_units)``.
+        """Apply the activation to ``x`` of shape ``(..., n_units)``.
 
         In training mode a batch of more than one row is normalised with its own
         statistics, which are blended into the running ones; otherwise the running
@@ -257,12 +259,12 @@ class SLAF(nn.Module):
         w = self.count_batch(flat.shape[0])
         r = self.update_input_range(flat.detach(), w)
         coef, bias = self.per_unit(self.effective_coefficients()), self.per_unit(self.bias)
-        if self.normalize and w:
-            out, mean, var = _kernels.normalized_basis(self.basis, flat, r, coef, bias, self.eps)
+        if self.normalize_basis and w:
+            out, mean, var = _kernels.normalized_basis(self.basis, flat, r, coef, bias, self.normalize_eps)
             self.update_running_stats(mean.T, var.T, w)  # the statistics carry no graph
             return out.reshape(x.shape)
-        if self.normalize:
-            coef = coef * torch.rsqrt(self.running_var + self.eps)
+        if self.normalize_basis:
+            coef = coef * torch.rsqrt(self.running_var + self.normalize_eps)
             bias = bias - (coef * self.running_mean).sum(-1)
         out = _kernels.affine_basis(self.basis, flat if r is None else flat / r, coef, bias)
         return out.reshape(x.shape)
@@ -282,13 +284,13 @@ class SLAF(nn.Module):
         g = _basis.evaluate(self.basis, x, self.degree)
         coef = self.per_unit(self.effective_coefficients())
         bias = self.per_unit(self.bias)
-        if self.normalize:
+        if self.normalize_basis:
             if w:
-                var, mean = torch.var_mean(g.reshape(-1, self.num_units, self.degree), dim=0, correction=0)
+                var, mean = torch.var_mean(g.reshape(-1, self.n_units, self.degree), dim=0, correction=0)
                 self.update_running_stats(mean.detach(), var.detach(), w)
             else:
                 mean, var = self.running_mean, self.running_var
-            coef = coef * torch.rsqrt(var + self.eps)
+            coef = coef * torch.rsqrt(var + self.normalize_eps)
             bias = bias - (coef * mean).sum(-1)
         return (g * coef).sum(-1) + bias
 
@@ -301,7 +303,7 @@ class SLAF(nn.Module):
 
         Returns
         -------
-        numpy.ndarray of shape (num_units, degree + 1)
+        numpy.ndarray of shape (n_units, degree + 1)
             Row ``u`` holds ascending coefficients: unit ``u`` computes
             ``sum_j P[u, j] * x**j`` in evaluation mode.
 
@@ -319,8 +321,8 @@ class SLAF(nn.Module):
         f64 = {"dtype": torch.float64, "device": "cpu"}
         coef = self.per_unit(self.effective_coefficients()).to(**f64)
         bias = self.per_unit(self.bias).to(**f64)
-        if self.normalize:
-            coef = coef / torch.sqrt(self.running_var.to(**f64) + self.eps)
+        if self.normalize_basis:
+            coef = coef / torch.sqrt(self.running_var.to(**f64) + self.normalize_eps)
             bias = bias - (coef * self.running_mean.to(**f64)).sum(-1)
         full = torch.cat([bias[:, None], coef], dim=1).numpy()
         p = full @ _basis.to_power_matrix(self.basis, self.degree)
@@ -332,8 +334,9 @@ class SLAF(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.num_units}, degree={self.degree}, basis={self.basis!r}, "
-            f"coef_sharing={self.coef_sharing!r}, normalize={self.normalize}, gate={self.gate_logit is not None}"
+            f"{self.n_units}, degree={self.degree}, basis={self.basis!r}, "
+            f"coef_sharing={self.coef_sharing!r}, normalize_basis={self.normalize_basis}, "
+            f"gate={self.gate_logit is not None}"
         )
 
 

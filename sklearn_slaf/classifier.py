@@ -28,7 +28,11 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
     basis : str or sequence of str, default="power"
     coef_sharing : {"layer", "unit"} or int, default="layer"
     normalize_basis : bool, default=True
+    normalize_momentum : float in (0, 1] or None, default=0.1
+    normalize_eps : float, default=1e-5
+    gate : bool, default=False
     activation_init : str, default="identity"
+    init_std : float, default=0.1
     hidden_activation : str or sequence of str, default="slaf"
     weight_init : {"xavier", "he", "default", "edge_of_chaos"}, default="xavier"
     solver : {"adam", "sgd", "lbfgs"}, default="adam"

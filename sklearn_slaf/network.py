@@ -74,10 +74,10 @@ class SLNN(nn.Module):
         Coefficient sharing of the SLAF layers (see :class:`~sklearn_slaf.activation.SLAF`).
     normalize_basis : bool, default=True
         Mean-variance normalise the basis elements.
-    momentum, eps, gate, init_std
+    normalize_momentum, normalize_eps, gate, init_std
         Passed to every :class:`~sklearn_slaf.activation.SLAF` layer.
     activation_init : str, default="identity"
-        Initial function of the SLAF layers (``init`` of :class:`~sklearn_slaf.activation.SLAF`).
+        Initial function of the SLAF layers (see :class:`~sklearn_slaf.activation.SLAF`).
     weight_init : {"xavier", "he", "default"} or callable, default="xavier"
         Linear-layer initialisation: Glorot-uniform weights and zero biases, He-normal
         (fan-in) weights and zero biases, torch's own ``nn.Linear`` scheme, or a callable
@@ -110,8 +110,8 @@ class SLNN(nn.Module):
         hidden_activation: str | Sequence[str] = "slaf",
         coef_sharing: str | int = "layer",
         normalize_basis: bool = True,
-        momentum: float | None = 0.1,
-        eps: float = 1e-5,
+        normalize_momentum: float | None = 0.1,
+        normalize_eps: float = 1e-5,
         gate: bool = False,
         activation_init: str = "identity",
         init_std: float = 0.1,
@@ -143,8 +143,9 @@ class SLNN(nn.Module):
         for width, (act, bn), k, fam in zip(self.hidden_layer_sizes, acts, degrees, bases):
             if act == "slaf":
                 mod = SLAF(
-                    width, k, fam, coef_sharing=coef_sharing, normalize=normalize_basis, momentum=momentum,
-                    eps=eps, gate=gate, init=activation_init, init_std=init_std, generator=generator, **kw,
+                    width, k, fam, coef_sharing=coef_sharing, normalize_basis=normalize_basis,
+                    normalize_momentum=normalize_momentum, normalize_eps=normalize_eps, gate=gate,
+                    activation_init=activation_init, init_std=init_std, generator=generator, **kw,
                 )
             else:
                 mod = torch_module(act)
@@ -164,6 +165,7 @@ class SLNN(nn.Module):
         """All linear layers in order, the output layer last."""
         return [*self.hidden, self.output]
 
+    @property
     def slaf_layers(self) -> list[SLAF | None]:
         """Per hidden layer, its :class:`SLAF` module, or ``None`` for any other activation."""
         return [a if isinstance(a, SLAF) else None for a in self.activations]
@@ -172,7 +174,7 @@ class SLNN(nn.Module):
     def total_degree(self) -> int | None:
         """Degree of the network as a polynomial in its inputs (``None`` if it is not one)."""
         d = 1
-        for layer in self.slaf_layers():
+        for layer in self.slaf_layers:
             if layer is None or not _basis.is_polynomial(layer.basis):
                 return None
             d *= layer.degree

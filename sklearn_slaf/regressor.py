@@ -34,8 +34,19 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
         One set of activation coefficients per layer, per unit, or per group of units.
     normalize_basis : bool, default=True
         Mean-variance normalise the basis elements (the paper's stabilising routine).
+    normalize_momentum : float in (0, 1] or None, default=0.1
+        Weight of the newest batch in the running statistics of the normalisation;
+        ``None`` keeps a cumulative average (as :class:`torch.nn.BatchNorm1d`).
+    normalize_eps : float, default=1e-5
+        Added to each basis element's variance before the square root.
+    gate : bool, default=False
+        Multiply each activation coefficient by a learned sigmoid gate (the authors'
+        implementation).
     activation_init : {"identity", "relu", "tanh", "swish", "gelu", "sigmoid"}, default="identity"
         Function each SLAF starts as (least-squares fit under a standard normal input).
+    init_std : float, default=0.1
+        Standard deviation of the Gaussian noise added to the initial activation
+        coefficients (the authors use 1.0 around the identity).
     hidden_activation : str or sequence of str, default="slaf"
         ``"slaf"`` or a standard activation (``"relu"``, ``"tanh"``, ...), optionally
         with ``"+bn"`` for batch normalisation before it, one for all or per layer

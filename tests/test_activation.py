@@ -16,8 +16,8 @@ F64 = torch.float64
 
 def trained_layer(family, sharing="layer", gate=False, normalize=True, units=4, degree=5, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    layer = SLAF(units, degree, family, coef_sharing=sharing, gate=gate, normalize=normalize,
-                 init="tanh", init_std=0.3, generator=gen, dtype=F64)
+    layer = SLAF(units, degree, family, coef_sharing=sharing, gate=gate, normalize_basis=normalize,
+                 activation_init="tanh", init_std=0.3, generator=gen, dtype=F64)
     x = torch.randn(256, units, dtype=F64, generator=gen) * 1.7 + 0.4
     with torch.no_grad():
         for p in layer.parameters():
@@ -56,7 +56,8 @@ def test_power_coefficients_without_normalisation(family):
 @pytest.mark.parametrize("family", basis.BASES)
 def test_training_forward_is_batch_normalised_basis(family):
     gen = torch.Generator().manual_seed(1)
-    layer = SLAF(3, 4, family, coef_sharing="unit", init="gelu", init_std=0.5, generator=gen, dtype=F64, eps=1e-6)
+    layer = SLAF(3, 4, family, coef_sharing="unit", activation_init="gelu", init_std=0.5, generator=gen, dtype=F64,
+                 normalize_eps=1e-6)
     x = torch.randn(50, 3, dtype=F64, generator=gen) * 2
     y = layer.train()(x).detach().numpy()
     xs = x.numpy()
@@ -70,7 +71,7 @@ def test_training_forward_is_batch_normalised_basis(family):
 
 
 def test_running_statistics_follow_momentum():
-    layer = SLAF(2, 3, "power", momentum=0.25, dtype=F64)
+    layer = SLAF(2, 3, "power", normalize_momentum=0.25, dtype=F64)
     m0, v0 = layer.running_mean.clone(), layer.running_var.clone()
     x = torch.randn(40, 2, dtype=F64)
     layer.train()(x)
@@ -80,7 +81,7 @@ def test_running_statistics_follow_momentum():
 
 
 def test_cumulative_average_when_momentum_is_none():
-    layer = SLAF(2, 2, "power", momentum=None, dtype=F64).train()
+    layer = SLAF(2, 2, "power", normalize_momentum=None, dtype=F64).train()
     xs = [torch.randn(30, 2, dtype=F64) for _ in range(3)]
     for x in xs:
         layer(x)
@@ -100,7 +101,7 @@ def test_single_sample_batch_uses_running_statistics():
 
 def test_identity_initialisation_is_identity_in_eval_mode():
     for family in basis.POLYNOMIAL_BASES:
-        layer = SLAF(2, 6, family, init="identity", init_std=0.0, dtype=F64).eval()
+        layer = SLAF(2, 6, family, activation_init="identity", init_std=0.0, dtype=F64).eval()
         x = torch.linspace(-2, 2, 9, dtype=F64)[:, None].repeat(1, 2)
         with torch.no_grad():
             np.testing.assert_allclose(layer(x).numpy(), x.numpy(), rtol=1e-4, atol=1e-4)
@@ -132,7 +133,7 @@ TARGETS = {
 @pytest.mark.parametrize("family", ["power", "hermite", "taylor"])
 def test_least_squares_init_is_the_gaussian_projection(target, family):
     degree = 4
-    layer = SLAF(1, degree, family, init=target, init_std=0.0, dtype=F64).eval()
+    layer = SLAF(1, degree, family, activation_init=target, init_std=0.0, dtype=F64).eval()
     z = np.linspace(-3, 3, 25)
     with torch.no_grad():
         got = layer(torch.tensor(z)[:, None]).numpy()[:, 0]
@@ -143,22 +144,22 @@ def test_least_squares_init_is_the_gaussian_projection(target, family):
 @pytest.mark.parametrize("family", ["chebyshev", "legendre"])
 def test_init_fit_of_mapped_polynomials_equals_power_fit(family):
     # same span (polynomials of degree <= k), so the least-squares fit is the same function
-    ref = SLAF(1, 8, "power", init="tanh", init_std=0.0, dtype=F64).eval()
-    layer = SLAF(1, 8, family, init="tanh", init_std=0.0, dtype=F64).eval()
+    ref = SLAF(1, 8, "power", activation_init="tanh", init_std=0.0, dtype=F64).eval()
+    layer = SLAF(1, 8, family, activation_init="tanh", init_std=0.0, dtype=F64).eval()
     z = torch.linspace(-2.5, 2.5, 51, dtype=F64)[:, None]
     with torch.no_grad():
         torch.testing.assert_close(layer(z), ref(z), rtol=1e-6, atol=1e-6)
 
 
 def test_fourier_init_fit_is_close():
-    layer = SLAF(1, 8, "fourier", init="tanh", init_std=0.0, dtype=F64).eval()
+    layer = SLAF(1, 8, "fourier", activation_init="tanh", init_std=0.0, dtype=F64).eval()
     z = torch.linspace(-2.5, 2.5, 51, dtype=F64)[:, None]
     with torch.no_grad():
         assert (layer(z) - torch.tanh(z)).abs().max() < 0.01
 
 
 def test_inputs_beyond_the_range_are_not_clamped():
-    layer = SLAF(1, 5, "chebyshev", init="tanh", init_std=0.0, dtype=F64).eval()
+    layer = SLAF(1, 5, "chebyshev", activation_init="tanh", init_std=0.0, dtype=F64).eval()
     x = torch.tensor([[10.0], [-7.0]], dtype=F64)
     with torch.no_grad():
         y = layer(x).numpy()[:, 0]
@@ -171,7 +172,7 @@ def test_gradients_reach_every_parameter_and_pass_gradcheck():
     x = torch.randn(20, 3, dtype=F64, requires_grad=True)
     layer(x).square().sum().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in layer.parameters())
-    fresh = SLAF(3, 4, "power", coef_sharing="unit", gate=True, dtype=F64, momentum=None)
+    fresh = SLAF(3, 4, "power", coef_sharing="unit", gate=True, dtype=F64, normalize_momentum=None)
     fresh.train()
     assert torch.autograd.gradcheck(lambda t: fresh(t), (torch.randn(12, 3, dtype=F64, requires_grad=True),))
 
@@ -185,8 +186,8 @@ def test_generator_makes_init_reproducible_and_global_rng_untouched():
 
 
 def test_gate_keeps_effective_coefficients():
-    a = SLAF(2, 3, init="relu", init_std=0.0)
-    b = SLAF(2, 3, init="relu", init_std=0.0, gate=True)
+    a = SLAF(2, 3, activation_init="relu", init_std=0.0)
+    b = SLAF(2, 3, activation_init="relu", init_std=0.0, gate=True)
     assert torch.allclose(a.effective_coefficients(), b.effective_coefficients())
 
 
@@ -197,9 +198,9 @@ def test_gate_keeps_effective_coefficients():
         ({"basis": "bernstein"}, "basis"),
         ({"coef_sharing": 3}, "coef_sharing"),
         ({"coef_sharing": "channel"}, "coef_sharing"),
-        ({"init": "softsign"}, "init"),
-        ({"momentum": 0.0}, "momentum"),
-        ({"eps": 0.0}, "eps"),
+        ({"activation_init": "softsign"}, "activation_init"),
+        ({"normalize_momentum": 0.0}, "normalize_momentum"),
+        ({"normalize_eps": 0.0}, "normalize_eps"),
         ({"init_std": -1.0}, "init_std"),
     ],
 )

@@ -374,7 +374,7 @@ def test_cuda_fit_pickles_to_cpu(reg_data, monkeypatch):
 
 
 def test_edge_of_chaos_initialisation_through_the_estimators(reg_data, clf_data):
-    from sklearn_slaf import edge_of_chaos, propagation
+    from sklearn_slaf import edge_of_chaos_per_layer, propagation
 
     X, y = reg_data
     kw = {**FAST, "hidden_layer_sizes": (32, 32), "weight_init": "edge_of_chaos", "activation_init": "tanh"}
@@ -385,7 +385,28 @@ def test_edge_of_chaos_initialisation_through_the_estimators(reg_data, clf_data)
     assert np.isfinite(reg.predict(X)).all() and clf.score(*clf_data) > 0.5
     w = reg.module_.hidden[1].weight.detach()
     assert 0.5 < float(w.std() * np.sqrt(32)) < 3.0  # sigma_w of a stable EOC point, not Xavier's
-    per_layer = edge_of_chaos(reg, sigma_b=0.3)
+    per_layer = edge_of_chaos_per_layer(reg, sigma_b=0.3)
     assert len(per_layer) == 2
     prop = propagation(reg, X[:20])
     assert prop is not None
+
+
+def test_layer_options_reach_every_slaf_layer(reg_data):
+    X, y = reg_data
+    kw = {**FAST, "hidden_layer_sizes": (8, 4), "hidden_activation": ("slaf", "slaf"), "max_iter": 1,
+          "learning_rate_init": 1e-12, "normalize_momentum": 0.3, "normalize_eps": 1e-3, "gate": True,
+          "init_std": 0.0, "normalize_basis": True, "activation_init": "identity", "degree": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = SLNNRegressor(**kw).fit(X, y)
+    for layer in reg.module_.slaf_layers:
+        assert (layer.normalize_momentum, layer.normalize_eps) == (0.3, 1e-3)
+        assert layer.gate_logit is not None
+        # init_std=0: the identity fit exactly, x = sqrt(var + eps) z_1 with var = 1 under N(0, 1),
+        # untouched by a 1e-12 rate; eps reaches the fit too
+        eff = layer.effective_coefficients().detach().double()
+        ident = torch.tensor([[(1 + 1e-3) ** 0.5, 0.0, 0.0]], dtype=torch.float64)
+        torch.testing.assert_close(eff, ident, atol=1e-6, rtol=0)
+    noisy = SLNNRegressor(**{**kw, "init_std": 0.5}).fit(X, y)
+    spread = noisy.module_.slaf_layers[0].effective_coefficients().detach().double()
+    assert float((spread - ident).abs().max()) > 0.05

@@ -26,7 +26,7 @@ def test_total_degree():
 def numpy_forward(net, x):
     """Independent evaluation: numpy linear algebra and numpy.polynomial on power coefficients."""
     h = (x - net.input_offset.numpy()) / net.input_scale.numpy()
-    for lin, act in zip(net.hidden, net.slaf_layers()):
+    for lin, act in zip(net.hidden, net.slaf_layers):
         h = h @ lin.weight.detach().numpy().T + lin.bias.detach().numpy()
         p = act.power_coefficients()
         h = np.column_stack([P.polyval(h[:, u], p[u]) for u in range(h.shape[1])])
@@ -51,7 +51,7 @@ def test_hybrid_network_layers():
     net = SLNN(4, (6, 5, 3), degree=(4, 9, 2), hidden_activation=("slaf", "relu+bn", "tanh"), generator=gen())
     assert isinstance(net.activations[0], SLAF)
     assert isinstance(net.activations[1][0], torch.nn.BatchNorm1d)
-    assert net.slaf_layers()[1:] == [None, None]
+    assert net.slaf_layers[1:] == [None, None]
     y = net(torch.randn(10, 4))
     y.sum().backward()
     assert y.shape == (10, 1)

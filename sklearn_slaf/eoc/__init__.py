@@ -15,9 +15,11 @@ information and gradients survive many layers. Parametrised by ``q`` the EOC cur
 reached only if it is *stable*, ``F'(q*) = sigma_w^2 (E[phi'^2] + E[phi phi'']) < 1``.
 
 Activations are anything :func:`as_activation` accepts: a name (``"relu"``, ``"tanh"``,
-``"elu"``, ``"swish"``, ``"gelu"``, ...), a callable, power coefficients, a fitted
-:class:`~sklearn_slaf.activation.SLAF` layer, or (where a function says so) an
-:class:`~sklearn_slaf.network.SLNN` or fitted estimator for one result per layer.
+``"elu"``, ``"swish"``, ``"gelu"``, ...), a callable, power coefficients or a fitted
+:class:`~sklearn_slaf.activation.SLAF` layer. Networks (an
+:class:`~sklearn_slaf.network.SLNN` or a fitted estimator) go to the per-layer functions
+:func:`edge_of_chaos_per_layer`, :func:`eoc_curve_per_layer`, :func:`edge_of_chaos_init`
+and :func:`propagation`. Every function returns one type, whatever its input.
 
 **SLAF layers.** The theory uses each SLAF layer's *evaluation-mode* activation, the
 polynomial of :meth:`~sklearn_slaf.activation.SLAF.power_coefficients` (normalisation
@@ -48,11 +50,19 @@ from ._maps import (
 )
 from ._moments import GaussianMoments, MeanFieldActivation
 from ._network import Propagation, edge_of_chaos_init, propagation
-from ._points import EOCCurve, EOCPoint, edge_of_chaos, eoc_curve
+from ._points import (
+    EOCCurve,
+    EOCPoint,
+    edge_of_chaos,
+    edge_of_chaos_per_layer,
+    eoc_curve,
+    eoc_curve_per_layer,
+)
 
 __all__ = [
     "DepthProfile", "EOCCurve", "EOCPoint", "FixedPoint", "GaussianMoments", "MeanFieldActivation", "Propagation",
     "as_activation", "basin_edge", "beta_q", "chi1", "correlation_map", "depth_profile", "depth_scales",
-    "edge_of_chaos", "edge_of_chaos_init", "eoc_curve", "fixed_points", "gaussian_moments", "propagation",
+    "edge_of_chaos", "edge_of_chaos_init", "edge_of_chaos_per_layer", "eoc_curve", "eoc_curve_per_layer",
+    "fixed_points", "gaussian_moments", "propagation",
     "variance_map",
 ]

@@ -113,7 +113,7 @@ def as_activation(activation, *, kinks=None, name: str | None = None) -> MeanFie
         label = name or f"SLAF({activation.basis}, degree={activation.degree})"
         if _basis.is_polynomial(activation.basis):
             return PolynomialActivation(activation.power_coefficients(), name=label)
-        return FunctionActivation(_module_function(activation, activation.num_units), (), activation.num_units, label)
+        return FunctionActivation(_module_function(activation, activation.n_units), (), activation.n_units, label)
     if isinstance(activation, (list, tuple, np.ndarray)):
         return PolynomialActivation(activation, name=name or "polynomial")
     if isinstance(activation, nn.Module):
@@ -122,7 +122,8 @@ def as_activation(activation, *, kinks=None, name: str | None = None) -> MeanFie
             return as_activation(std, name=name)
     if _is_model(activation):
         raise TypeError(
-            "a network has one activation per layer; pass one layer, or use a function that accepts models."
+            "a network has one activation per layer: pass one layer, or use the per-layer functions "
+            "(edge_of_chaos_per_layer, eoc_curve_per_layer, edge_of_chaos_init, propagation)."
         )
     if callable(activation):
         label = name or getattr(activation, "__name__", "function")

@@ -50,7 +50,7 @@ def _choose_point(act: MeanFieldActivation, sigma_b: float | None, layer: int) -
     where = f"hidden layer {layer} ({act.name})"
     if sigma_b is not None:
         try:
-            pts = edge_of_chaos(act, sigma_b)
+            pts = edge_of_chaos(act, sigma_b=sigma_b)
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
         stable = [p for p in pts if p.stable]

@@ -10,12 +10,12 @@ from numpy.polynomial import polynomial as _poly
 
 from .._validation import check_positive_int
 from ..network import module_of
-from ._inputs import _check_derivative, _check_q, _check_sigma, _is_model, as_activation
+from ._inputs import _check_derivative, _check_q, _check_sigma, as_activation
 from ._maps import _POLY_GRID, _Q_GRID, _STABLE_TOL, _VERIFY, _slope, basin_edge
 from ._moments import MeanFieldActivation
 from ._roots import bracketed_roots, polynomial_roots
 
-__all__ = ["EOCCurve", "EOCPoint", "edge_of_chaos", "eoc_curve"]
+__all__ = ["EOCCurve", "EOCPoint", "edge_of_chaos", "edge_of_chaos_per_layer", "eoc_curve", "eoc_curve_per_layer"]
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def _eoc_point(act: MeanFieldActivation, q: float, sb: float, note: str = "") ->
 
 
 def _per_slaf_layer(model, fn):
-    layers = [(i, layer) for i, layer in enumerate(module_of(model).slaf_layers()) if layer is not None]
+    layers = [(i, layer) for i, layer in enumerate(module_of(model).slaf_layers) if layer is not None]
     if not layers:
         raise ValueError("the network has no SLAF layer; pass a layer's activation name instead.")
     out = []
@@ -159,7 +159,7 @@ def _per_slaf_layer(model, fn):
     return out
 
 
-def edge_of_chaos(activation, sigma_b: float) -> list[EOCPoint] | list[list[EOCPoint]]:
+def edge_of_chaos(activation, *, sigma_b: float) -> list[EOCPoint]:
     """Every edge-of-chaos point of ``activation`` for the bias scale ``sigma_b``.
 
     Solves ``sigma_b^2 = q - E[phi^2] / E[phi'^2]`` for the fixed-point variance ``q``
@@ -170,13 +170,13 @@ def edge_of_chaos(activation, sigma_b: float) -> list[EOCPoint] | list[list[EOCP
 
     Parameters
     ----------
-    activation : see :func:`as_activation`, or an SLNN / fitted estimator
-        For a network, one list per SLAF layer (in order).
+    activation : see :func:`as_activation`
+        For a network use :func:`edge_of_chaos_per_layer`.
     sigma_b : float >= 0
 
     Returns
     -------
-    list of EOCPoint, sorted by ``q_star`` (a list of such lists for a network)
+    list of EOCPoint, sorted by ``q_star``
 
     Raises
     ------
@@ -202,8 +202,6 @@ def edge_of_chaos(activation, sigma_b: float) -> list[EOCPoint] | list[list[EOCP
     0.25
     """
     sb = _check_sigma("sigma_b", sigma_b)
-    if _is_model(activation):
-        return _per_slaf_layer(activation, lambda a: edge_of_chaos(a, sb))
     act = as_activation(activation)
     _check_derivative(act, act.moments(np.array([1e-2, 1.0, 1e2])))
     roots = _eoc_roots(act, sb)
@@ -227,7 +225,7 @@ def edge_of_chaos(activation, sigma_b: float) -> list[EOCPoint] | list[list[EOCP
     return [_eoc_point(act, q, sb) for q in roots]
 
 
-def eoc_curve(activation, q=None, *, n: int = 200, q_range: tuple[float, float] = (1e-3, 1e2)):
+def eoc_curve(activation, q=None, *, n: int = 200, q_range: tuple[float, float] = (1e-3, 1e2)) -> EOCCurve:
     """The edge of chaos as a curve in ``(sigma_b, sigma_w)``, parametrised by ``q*``.
 
     ``sigma_w^2(q) = 1 / E[phi'^2]``, ``sigma_b^2(q) = q - E[phi^2] / E[phi'^2]``; values
@@ -235,7 +233,8 @@ def eoc_curve(activation, q=None, *, n: int = 200, q_range: tuple[float, float] 
 
     Parameters
     ----------
-    activation : see :func:`as_activation`, or an SLNN / fitted estimator (one curve per SLAF layer)
+    activation : see :func:`as_activation`
+        For a network use :func:`eoc_curve_per_layer`.
     q : array-like of float > 0, optional
         Variances to evaluate; by default ``n`` log-spaced values in ``q_range``.
     n : int, default=200
@@ -243,7 +242,7 @@ def eoc_curve(activation, q=None, *, n: int = 200, q_range: tuple[float, float] 
 
     Returns
     -------
-    EOCCurve (a list of them for a network)
+    EOCCurve
 
     Examples
     --------
@@ -252,8 +251,6 @@ def eoc_curve(activation, q=None, *, n: int = 200, q_range: tuple[float, float] 
     >>> bool(curve.stable.all())
     True
     """
-    if _is_model(activation):
-        return _per_slaf_layer(activation, lambda a: eoc_curve(a, q, n=n, q_range=q_range))
     act = as_activation(activation)
     if q is None:
         n = check_positive_int(n, "n (the number of points on the curve)")
@@ -273,4 +270,50 @@ def eoc_curve(activation, q=None, *, n: int = 200, q_range: tuple[float, float] 
     return EOCCurve(
         q[keep], np.sqrt(sb2[keep]), sw[keep], slope[keep], slope[keep] <= 1 + _STABLE_TOL, beta[keep], act.name
     )
+
+
+def edge_of_chaos_per_layer(model, *, sigma_b: float) -> list[list[EOCPoint]]:
+    """:func:`edge_of_chaos` of every SLAF layer of a network, in order.
+
+    Parameters
+    ----------
+    model : SLNN or fitted SLNNRegressor / SLNNClassifier
+    sigma_b : float >= 0
+
+    Returns
+    -------
+    list of list of EOCPoint
+        One list per SLAF layer (other hidden layers are skipped).
+
+    Raises
+    ------
+    ValueError
+        As :func:`edge_of_chaos`, naming the hidden layer; a network without SLAF layers.
+
+    Examples
+    --------
+    >>> from sklearn_slaf.eoc import edge_of_chaos_per_layer
+    >>> from sklearn_slaf.network import SLNN
+    >>> net = SLNN(4, (32, 32), activation_init="tanh", init_std=0.0)
+    >>> [round(p.q_star, 4) for p, in edge_of_chaos_per_layer(net, sigma_b=0.3)]
+    [0.9624, 0.9624]
+    """
+    sb = _check_sigma("sigma_b", sigma_b)
+    return _per_slaf_layer(model, lambda a: edge_of_chaos(a, sigma_b=sb))
+
+
+def eoc_curve_per_layer(
+    model, q=None, *, n: int = 200, q_range: tuple[float, float] = (1e-3, 1e2)
+) -> list[EOCCurve]:
+    """:func:`eoc_curve` of every SLAF layer of a network, in order.
+
+    Examples
+    --------
+    >>> from sklearn_slaf.eoc import eoc_curve_per_layer
+    >>> from sklearn_slaf.network import SLNN
+    >>> net = SLNN(4, (32, 32), activation_init="tanh", init_std=0.0)
+    >>> [c.q.size for c in eoc_curve_per_layer(net, n=20)]
+    [20, 20]
+    """
+    return _per_slaf_layer(model, lambda a: eoc_curve(a, q, n=n, q_range=q_range))
 

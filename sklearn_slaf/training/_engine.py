@@ -135,7 +135,7 @@ class _SLAF:
         w = layer.count_batch(h.shape[0])
         r = layer.update_input_range(h, w)
         coef, bias = layer.per_unit(layer.effective_coefficients()), layer.per_unit(layer.bias)
-        out, mean, var, self.saved = _kernels.normalized_forward(layer.basis, h, r, coef, bias, layer.eps)
+        out, mean, var, self.saved = _kernels.normalized_forward(layer.basis, h, r, coef, bias, layer.normalize_eps)
         layer.update_running_stats(mean.T, var.T, w)
         return out
 

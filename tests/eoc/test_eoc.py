@@ -24,7 +24,9 @@ from sklearn_slaf.eoc import (
     depth_scales,
     edge_of_chaos,
     edge_of_chaos_init,
+    edge_of_chaos_per_layer,
     eoc_curve,
+    eoc_curve_per_layer,
     fixed_points,
     gaussian_moments,
     propagation,
@@ -109,18 +111,18 @@ def test_polynomial_moments_are_exact():
 
 
 def test_slaf_layer_moments_average_over_units():
-    layer = SLAF(6, 4, "chebyshev", coef_sharing="unit", init="tanh", init_std=0.3,
+    layer = SLAF(6, 4, "chebyshev", coef_sharing="unit", activation_init="tanh", init_std=0.3,
                  generator=torch.Generator().manual_seed(0)).eval()
     p = layer.power_coefficients()
     m = gaussian_moments(layer, 0.7)
     assert m.phi2 == pytest.approx(np.mean([_hermegauss_moment(row, 0.7) for row in p]), rel=1e-10)
     # a fresh layer in eval mode is its init function's least-squares fit: close to tanh
-    fresh = SLAF(4, 5, "power", init="tanh", init_std=0.0)
+    fresh = SLAF(4, 5, "power", activation_init="tanh", init_std=0.0)
     assert gaussian_moments(fresh, 1.0).phi2 == pytest.approx(gaussian_moments("tanh", 1.0).phi2, abs=5e-3)
 
 
 def test_fourier_slaf_is_evaluated_as_a_function():
-    layer = SLAF(3, 4, "fourier", init="tanh", init_std=0.0)
+    layer = SLAF(3, 4, "fourier", activation_init="tanh", init_std=0.0)
     act = as_activation(layer)
     assert not act.is_polynomial
     z, w = hermite_e.hermegauss(120)
@@ -288,7 +290,7 @@ def test_edge_of_chaos_init_reaches_the_fixed_point_at_layer_one():
                weight_init=edge_of_chaos_init, generator=torch.Generator().manual_seed(0))
     pts = edge_of_chaos_init(net, torch.Generator().manual_seed(0))
     assert all(p.q_star == 1.0 and p.stable for p in pts)  # default: the q* = 1 point of the fitted polynomial
-    for p, layer in zip(pts, net.slaf_layers()):
+    for p, layer in zip(pts, net.slaf_layers):
         _assert_on_eoc(*_poly_pair(layer.power_coefficients()), [p], p.sigma_b)
     prop = propagation(net, x.numpy(), max_pairs=8)
     np.testing.assert_allclose(prop.q_predicted, 1.0, rtol=0.05)
@@ -319,14 +321,14 @@ def _fake_cuda_generator():
 
 def test_network_inputs_give_one_result_per_slaf_layer():
     net = SLNN(4, (32, 32, 32), hidden_activation=("slaf", "relu", "slaf"), activation_init="tanh", init_std=0.0)
-    res = edge_of_chaos(net, sigma_b=0.3)
+    res = edge_of_chaos_per_layer(net, sigma_b=0.3)
     assert len(res) == 2 and all(isinstance(r[0], EOCPoint) for r in res)
-    layers = [m for m in net.slaf_layers() if m is not None]
+    layers = [m for m in net.slaf_layers if m is not None]
     for pts, layer in zip(res, layers):
         _assert_on_eoc(*_poly_pair(layer.power_coefficients()), pts, 0.3)
         # the least-squares tanh fit crosses sigma_b = 0.3 once, at q* = 0.9624 (what numpy >= 2.3 missed)
         assert [p.q_star for p in pts] == [pytest.approx(0.96238, abs=1e-5)]
-    curves = eoc_curve(net, n=20)
+    curves = eoc_curve_per_layer(net, n=20)
     assert len(curves) == 2
     for curve, layer in zip(curves, layers):
         phi, dphi = _poly_pair(layer.power_coefficients())
@@ -340,7 +342,9 @@ def test_network_inputs_give_one_result_per_slaf_layer():
     class Fitted:  # anything with a fitted SLNN in module_ is accepted
         module_ = net
 
-    assert edge_of_chaos(Fitted(), sigma_b=0.3) == res
+    assert edge_of_chaos_per_layer(Fitted(), sigma_b=0.3) == res
+    with pytest.raises(TypeError, match="edge_of_chaos_per_layer"):
+        edge_of_chaos(net, sigma_b=0.3)  # one return type: networks have their own function
 
 
 def test_propagation_matches_mean_field_for_a_wide_net():

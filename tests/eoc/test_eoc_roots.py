@@ -92,7 +92,7 @@ def polynomial_activations(draw) -> np.ndarray:
 
 def _tanh_fit() -> np.ndarray:
     """The least-squares tanh fit of a degree-4 SLAF: the activation that broke the old root finder."""
-    layer = SLAF(3, 4, "power", init="tanh", init_std=0.0)
+    layer = SLAF(3, 4, "power", activation_init="tanh", init_std=0.0)
     return layer.power_coefficients()
 
 

@@ -26,7 +26,7 @@ def kernel_path(request, monkeypatch):
 
 def make_layer(family, degree, sharing="unit", units=4, dtype=F64, seed=0, **kw):
     gen = torch.Generator().manual_seed(seed)
-    kw = {"gate": True, "init": "tanh", "init_std": 0.5, **kw}
+    kw = {"gate": True, "activation_init": "tanh", "init_std": 0.5, **kw}
     layer = SLAF(units, degree, family, coef_sharing=sharing, generator=gen, dtype=dtype, **kw)
     with torch.no_grad():
         if layer.gate_logit is not None:
@@ -80,7 +80,7 @@ def test_training_step_matches_reference_in_float64(family, sharing):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_running_statistics_over_several_batches(family):
     for momentum in (None, 0.3):
-        layer = make_layer(family, 5, momentum=momentum)
+        layer = make_layer(family, 5, normalize_momentum=momentum)
         x, w = batch(40, 4)
         compare(layer, x, w, rtol=1e-12, calls=3)
         assert int(layer.num_batches_tracked) == 3
@@ -89,7 +89,7 @@ def test_running_statistics_over_several_batches(family):
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("mode", ["eval", "single", "unnormalised"])
 def test_affine_paths_match_reference(family, mode):
-    layer = make_layer(family, 7, normalize=mode != "unnormalised")
+    layer = make_layer(family, 7, normalize_basis=mode != "unnormalised")
     x, w = batch(1 if mode == "single" else 30, 4)
     layer.train()(batch(64, 4, seed=5)[0])  # move the running statistics off their start
     if mode == "eval":
@@ -126,7 +126,7 @@ def test_float32_is_as_accurate_as_the_reference(family, degree):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_gradcheck(family):
-    layer = make_layer(family, 6, units=3, momentum=None)
+    layer = make_layer(family, 6, units=3, normalize_momentum=None)
     coef, bias = layer.per_unit(layer.effective_coefficients()).detach(), layer.bias.detach().expand(3)
     x = batch(10, 3)[0].requires_grad_()
     r = x.detach().abs().amax(0) if basis.needs_input_map(family) else None

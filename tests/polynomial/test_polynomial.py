@@ -164,7 +164,7 @@ def test_expansion_leaves_module_untouched():
 def test_tiny_network_symbolically():
     """1 input, one SLAF of degree 2: the expansion against sympy's expansion of the formula."""
     sympy = pytest.importorskip("sympy")
-    net = SLNN(1, (1,), degree=2, dtype=F64, generator=gen(), init_std=0.3, eps=1e-5)
+    net = SLNN(1, (1,), degree=2, dtype=F64, generator=gen(), init_std=0.3, normalize_eps=1e-5)
     with torch.no_grad():
         net.hidden[0].weight.fill_(1.5)
         net.hidden[0].bias.fill_(-0.25)

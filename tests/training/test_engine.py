@@ -65,7 +65,7 @@ def test_slaf_networks(basis, sharing):
 
 
 def test_grouped_sharing_and_momentum():
-    compare(lambda: make_net(hidden_layer_sizes=(6, 4), coef_sharing=2, momentum=None), SquaredError)
+    compare(lambda: make_net(hidden_layer_sizes=(6, 4), coef_sharing=2, normalize_momentum=None), SquaredError)
 
 
 @pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "gelu", "swish", "leaky_relu", "identity", "elu",
