@@ -45,14 +45,6 @@ def resolve_device(device) -> torch.device:
     return dev
 
 
-def _has_batchnorm(module: torch.nn.Module) -> bool:
-    return any(isinstance(m, torch.nn.BatchNorm1d) for m in module.modules())
-
-
-def _normalised_slaf(module: torch.nn.Module) -> bool:
-    return any(isinstance(m, SLAF) and m.normalize_basis for m in module.modules())
-
-
 def _weighted_scaling(A: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     mean = np.average(A, axis=0, weights=w)
     std = np.sqrt(np.average((A - mean) ** 2, axis=0, weights=w))
@@ -227,11 +219,12 @@ class BaseSLNN(BaseEstimator):
             module.set_scaling(x_off, x_scale, y_off, y_scale)
             self.module_ = module.to(self.device_)
             self._state = TrainState()
-        if X.shape[0] < 2 and _has_batchnorm(self.module_):
+        stats = self.module_.batch_statistics  # which layers normalise with batch statistics
+        if X.shape[0] < 2 and stats["batchnorm"]:
             raise ValueError("Found 1 sample: batch normalisation needs at least 2 samples to train.")
         config = self._config(X.shape[0])
         if config.batch_size == 1 and X.shape[0] > 1 and config.solver != "lbfgs" and (
-            _has_batchnorm(self.module_) or (not incremental and _normalised_slaf(self.module_))
+            stats["batchnorm"] or (not incremental and stats["slaf"])
         ):
             # batch normalisation cannot train on one row; a normalised SLAF trains on its running statistics
             # then, which the closing recalibration of fit replaces: the predicting model would not be the trained one

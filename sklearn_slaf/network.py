@@ -171,6 +171,19 @@ class SLNN(nn.Module):
         return [a if isinstance(a, SLAF) else None for a in self.activations]
 
     @property
+    def batch_statistics(self) -> dict[str, bool]:
+        """Which kinds of layer normalise with batch statistics in training.
+
+        ``{"slaf": ..., "batchnorm": ...}``: a normalised SLAF layer (it falls back to its
+        running statistics on a batch of one row) and batch normalisation (which cannot
+        train on one row).
+        """
+        return {
+            "slaf": any(layer is not None and layer.normalize_basis for layer in self.slaf_layers),
+            "batchnorm": any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules()),
+        }
+
+    @property
     def total_degree(self) -> int | None:
         """Degree of the network as a polynomial in its inputs (``None`` if it is not one)."""
         d = 1

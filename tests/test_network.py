@@ -108,3 +108,11 @@ def test_bad_parameters(kwargs, match):
     kw = {"hidden_layer_sizes": (4, 4), **kwargs}
     with pytest.raises(ValueError, match=match):
         SLNN(3, **kw)
+
+
+def test_batch_statistics_names_the_layers_that_use_them():
+    hybrid = SLNN(3, (4, 4), hidden_activation=("slaf", "relu+bn"))
+    assert hybrid.batch_statistics == {"slaf": True, "batchnorm": True}
+    plain = SLNN(3, (4, 4), hidden_activation=("slaf", "relu"), normalize_basis=False)
+    assert plain.batch_statistics == {"slaf": False, "batchnorm": False}
+    assert SLNN(3, (4,), hidden_activation="tanh").batch_statistics == {"slaf": False, "batchnorm": False}

@@ -310,7 +310,7 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         data.update({c: allc[o, order] for o, c in enumerate(cols)})
         return pd.DataFrame(data)
 
-    def to_sympy(self, symbols=None, *, output=None):
+    def to_sympy(self, symbols=None, *, output: int = 0):
         """The polynomial as a sympy expression (sympy is an optional dependency).
 
         Parameters
@@ -318,12 +318,12 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         symbols : sequence of sympy.Symbol, optional
             One per input feature; default symbols named after ``feature_names_in_`` or
             ``x0, x1, ...`` (standardised inputs when ``coordinates="standardized"``).
-        output : int, optional
-            Which output; default all (a single expression for one output, else a list).
+        output : int, default=0
+            Which output (column of ``coef_``); call once per output for several.
 
         Returns
         -------
-        sympy.Expr or list of sympy.Expr
+        sympy.Expr
 
         Examples
         --------
@@ -347,17 +347,15 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
             terms[zero] = float(intercept[o])
             return sympy.Poly.from_dict(terms, *symbols, domain="RR").as_expr()
 
-        outputs = range(coef.shape[0]) if output is None else [output]
-        res = [expr(o) for o in outputs]
-        return res[0] if len(res) == 1 else res
+        return expr(self._check_output(output, coef.shape[0]))
 
-    def to_latex(self, *, output=None, precision=4, max_terms=20):
+    def to_latex(self, *, output: int = 0, precision=4, max_terms=20):
         r"""The polynomial as a LaTeX string (no dependency).
 
         Parameters
         ----------
-        output : int, optional
-            Which output; default all (one string, or a list for several outputs).
+        output : int, default=0
+            Which output (column of ``coef_``); call once per output for several.
         precision : int, default=4
             Significant digits of the coefficients.
         max_terms : int or None, default=20
@@ -366,7 +364,7 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        str or list of str
+        str
 
         Examples
         --------
@@ -375,22 +373,25 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         """
         coef, intercept = self._coef_2d()
         names = [_latex_name(str(s)) for s in _check_feature_names_in(self, None)]
-        outputs = range(coef.shape[0]) if output is None else [output]
-        res = []
-        for o in outputs:
-            c = coef[o]
-            sel = np.arange(c.size)
-            if max_terms is not None and c.size > max_terms:
-                sel = np.sort(np.argsort(-np.abs(c), kind="stable")[:max_terms])
-            parts = [_latex_number(intercept[o], precision)]
-            for m in sel:
-                mono = self._term_name(self.powers_[m], names, sep=" ", pow_fmt="{}^{{{}}}")
-                sign = "-" if c[m] < 0 else "+"
-                parts.append(f"{sign} {_latex_number(abs(c[m]), precision)} {mono}")
-            if sel.size < c.size:
-                parts.append(r"+ \dots")
-            res.append(" ".join(parts))
-        return res[0] if len(res) == 1 else res
+        o = self._check_output(output, coef.shape[0])
+        c = coef[o]
+        sel = np.arange(c.size)
+        if max_terms is not None and c.size > max_terms:
+            sel = np.sort(np.argsort(-np.abs(c), kind="stable")[:max_terms])
+        parts = [_latex_number(intercept[o], precision)]
+        for m in sel:
+            mono = self._term_name(self.powers_[m], names, sep=" ", pow_fmt="{}^{{{}}}")
+            sign = "-" if c[m] < 0 else "+"
+            parts.append(f"{sign} {_latex_number(abs(c[m]), precision)} {mono}")
+        if sel.size < c.size:
+            parts.append(r"+ \dots")
+        return " ".join(parts)
+
+    @staticmethod
+    def _check_output(output, n_outputs: int) -> int:
+        if isinstance(output, bool) or not isinstance(output, Integral) or not 0 <= output < n_outputs:
+            raise ValueError(f"output must be an integer in [0, {n_outputs}); got {output!r}.")
+        return int(output)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -305,6 +305,24 @@ def test_feature_names_and_order_match_polynomial_features():
     assert r"\mathrm{tax\ rate}" in pfe.to_latex(max_terms=None)
 
 
+def test_formulas_have_one_return_type_per_output():
+    sympy = pytest.importorskip("sympy")
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 2))
+    y = np.digitize(X[:, 0] + 0.3 * X[:, 1], [-0.5, 0.5])  # three classes
+    clf = _fit(SLNNClassifier, X, y, degree=(2, 1))
+    pfe = PolynomialFeatureEquivalent(clf, coordinates="raw").fit(X)
+    x0, x1 = sympy.symbols("x0 x1")
+    dec = clf.decision_function(X[:1])[0]
+    for k in range(3):
+        expr = pfe.to_sympy(output=k)
+        assert isinstance(pfe.to_latex(output=k, max_terms=None), str)
+        assert float(expr.subs({x0: X[0, 0], x1: X[0, 1]})) == pytest.approx(dec[k], rel=1e-9, abs=1e-12)
+    for bad in (3, -1, True, 1.0):
+        with pytest.raises(ValueError, match="output"):
+            pfe.to_latex(output=bad)
+
+
 def test_to_sympy_matches_transform():
     sympy = pytest.importorskip("sympy")
     rng = np.random.default_rng(4)
