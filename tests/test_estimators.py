@@ -387,8 +387,20 @@ def test_edge_of_chaos_initialisation_through_the_estimators(reg_data, clf_data)
     assert 0.5 < float(w.std() * np.sqrt(32)) < 3.0  # sigma_w of a stable EOC point, not Xavier's
     per_layer = edge_of_chaos_per_layer(reg, sigma_b=0.3)
     assert len(per_layer) == 2
+    z, wz = np.polynomial.hermite_e.hermegauss(40)
+    wz = wz / np.sqrt(2 * np.pi)
+    for points, layer in zip(per_layer, reg.module_.slaf_layers):
+        coefs = layer.power_coefficients()  # the fitted layer's own polynomial, per unit
+        assert points
+        for pt in points:  # each point solves the EOC equations (Gauss-Hermite oracle, exact here)
+            x = np.sqrt(pt.q_star) * z
+            phi2 = np.mean([wz @ np.polynomial.polynomial.polyval(x, c) ** 2 for c in coefs])
+            dphi2 = np.mean([wz @ np.polynomial.polynomial.polyval(x, np.polynomial.polynomial.polyder(c)) ** 2
+                             for c in coefs])
+            assert pt.sigma_w**2 * dphi2 == pytest.approx(1.0, rel=1e-9)
+            assert 0.09 + pt.sigma_w**2 * phi2 == pytest.approx(pt.q_star, rel=1e-9)
     prop = propagation(reg, X[:20])
-    assert prop is not None
+    assert np.isfinite(prop.q_measured).all() and len(prop.q_measured) == 2
 
 
 def test_layer_options_reach_every_slaf_layer(reg_data):
