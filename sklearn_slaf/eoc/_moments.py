@@ -28,7 +28,6 @@ import numpy as np
 import torch
 from numpy.polynomial import hermite_e as _herme
 from numpy.polynomial import polynomial as _poly
-from scipy.special import factorial2
 
 from .._gauss import _PANEL
 from .._gauss import split_nodes as _split_nodes
@@ -197,8 +196,8 @@ def _moment_poly(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Coefficients in ``q`` of ``mean_u E[a_u(sqrt(q) Z) b_u(sqrt(q) Z)]``."""
     prod = np.mean([np.convolve(x, y) for x, y in zip(a, b)], axis=0)
     even = prod[0::2]
-    # E[Z^(2m)] = (2m - 1)!!, with (-1)!! = 1
-    return even * np.concatenate([[1.0], factorial2(np.arange(1, 2 * len(even) - 1, 2), exact=True)])
+    # E[Z^(2m)] = (2m - 1)!! = 1 * 3 * ... * (2m - 1), with (-1)!! = 1
+    return even * np.concatenate([[1.0], np.cumprod(np.arange(1.0, 2 * len(even) - 1, 2))])
 
 
 class FunctionActivation(MeanFieldActivation):
