@@ -1,5 +1,6 @@
 """sklearn-slaf: self-learnable activation functions for scikit-learn."""
 
+from ._version import __version__
 from .activation import SLAF
 from .classifier import SLNNClassifier
 from .eoc import edge_of_chaos, edge_of_chaos_init, edge_of_chaos_per_layer, eoc_curve, eoc_curve_per_layer, propagation
@@ -14,8 +15,6 @@ from .polynomial import (
 )
 from .regressor import SLNNRegressor
 from .training import TrainingDivergedError
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "ConditioningWarning",

@@ -7,9 +7,10 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import sklearn
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -17,6 +18,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _kernels
 from . import basis as _basis
 from ._functions import INIT_TARGETS
+from ._version import __version__
 from .activation import COEF_SHARING, SLAF
 from .eoc import edge_of_chaos_init
 from .network import SLNN, WEIGHT_INITS
@@ -205,6 +207,32 @@ class BaseSLNN(BaseEstimator):
         return X, y, sw
 
     def _fit(self, X, y, sample_weight=None, *, incremental: bool = False, classes=None):
+        """Fit, or on any exception leave the estimator exactly as it was before the call.
+
+        Fits are expensive to redo, so a failed ``fit``, ``partial_fit`` or warm start must
+        not cost the model already trained: the fitted state (every attribute that is not a
+        parameter: the module, the optimiser's moments, the generator, counters and curves)
+        is copied first and put back if anything raises, ``KeyboardInterrupt`` included. A
+        fresh estimator whose first fit fails stays unfitted.
+        """
+        saved = self._fitted_state()
+        try:
+            return self._fit_unguarded(X, y, sample_weight, incremental=incremental, classes=classes)
+        except BaseException:
+            self._restore_fitted_state(saved)
+            raise
+
+    def _fitted_state(self) -> dict:
+        params = self.get_params(deep=False)
+        return copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in params})
+
+    def _restore_fitted_state(self, saved: dict) -> None:
+        params = self.get_params(deep=False)
+        for k in [k for k in self.__dict__ if k not in params]:
+            del self.__dict__[k]
+        self.__dict__.update(saved)
+
+    def _fit_unguarded(self, X, y, sample_weight=None, *, incremental: bool = False, classes=None):
         first = not (incremental or self.warm_start) or not hasattr(self, "module_")
         X, y, sw = self._validate_fit_data(X, y, sample_weight, reset=first)
         Y = self._encode_targets(y, first=first, classes=classes)
@@ -366,9 +394,24 @@ class BaseSLNN(BaseEstimator):
         state.pop("_generator", None)
         if "_generator" in self.__dict__:
             state["_generator_state"] = self._generator.get_state()
+        # as BaseEstimator.__getstate__ does (which this one replaces), plus our own version
+        state["_sklearn_version"] = sklearn.__version__
+        state["_sklearn_slaf_version"] = __version__
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        saved = {"scikit-learn": (state.pop("_sklearn_version", "pre-0.18"), sklearn.__version__),
+                 "sklearn-slaf": (state.pop("_sklearn_slaf_version", "unknown"), __version__)}
+        for package, (then, now) in saved.items():
+            if then != now:
+                warnings.warn(
+                    InconsistentVersionWarning(
+                        estimator_name=f"{type(self).__name__} ({package})",
+                        current_sklearn_version=now, original_sklearn_version=then,
+                    ),
+                    stacklevel=2,
+                )
         gen_state = state.pop("_generator_state", None)
         self.__dict__.update(state)
         if gen_state is not None:

@@ -86,6 +86,12 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
             if labels.size < 2:
                 raise ValueError(f"SLNNClassifier needs samples of at least 2 classes; got 1 class ({labels[0]!r}).")
             self.classes_ = labels
+        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+            # scikit-learn's rule for partial_fit: the classes are fixed by the first call
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} is not the same as classes_={self.classes_.tolist()} "
+                "fixed by the first call; pass the same classes (or none) to later partial_fit calls."
+            )
         missing = np.setdiff1d(np.unique(y), self.classes_)
         if missing.size:
             raise ValueError(f"y contains labels {missing.tolist()} not in classes_ {self.classes_.tolist()}.")

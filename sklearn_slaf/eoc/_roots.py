@@ -61,9 +61,17 @@ def _eigen_candidates(c: np.ndarray) -> list[float]:
     out = [0.0] if low > 0 else []
     c = c[low:]
     with np.errstate(all="ignore"):
-        roots = np.concatenate([np.atleast_1d(_poly.polyroots(c)), 1.0 / np.atleast_1d(_poly.polyroots(c[::-1]))])
+        roots = np.concatenate([_eigenvalues(c), 1.0 / _eigenvalues(c[::-1])])
     keep = np.isfinite(roots) & (np.abs(roots.imag) <= 1e-6 * (1.0 + np.abs(roots)))
     return out + [float(r) for r in roots.real[keep]]
+
+
+def _eigenvalues(c: np.ndarray) -> np.ndarray:
+    """Companion-matrix roots, or none where the matrix over- or underflows (the scan still runs)."""
+    try:
+        return np.atleast_1d(_poly.polyroots(c)).astype(complex)
+    except np.linalg.LinAlgError:  # a companion matrix with inf or nan entries
+        return np.empty(0, complex)
 
 
 def _newton(c: np.ndarray, dc: np.ndarray, x: float, lo: float, hi: float) -> float:

@@ -109,6 +109,8 @@ def _eoc_equation(coefs: np.ndarray, sb: float):
 @given(coefs=polynomial_activations(), where=st.floats(0.0, 1.0))
 @example(coefs=_tanh_fit(), where=0.5)
 @example(coefs=np.array([[1.56916555e-23, 2.44367798e-16, -3.13833109e-23, 0.0, 5.23055182e-24]]), where=0.0)
+# a companion matrix that overflows (numpy 1.24's eigvals raise on it): the scan must carry on
+@example(coefs=np.array([[0.0, 1.06174317e-185, 0.0, 6.40212259e-131, 0.0, 1.0]]), where=0.0)
 def test_edge_of_chaos_finds_every_crossing_of_the_curve(coefs, where):
     n, d = _oracle_moments(coefs, _SCAN)
     good = d > 1e-200

@@ -1,0 +1,182 @@
+"""A fit, partial_fit or warm start that raises leaves the estimator bit-identical to before the call."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_slaf import SLNNClassifier, SLNNRegressor, TrainingDivergedError
+from sklearn_slaf.training import Trainer
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning",
+                                        "ignore::RuntimeWarning")
+FAST = {"hidden_layer_sizes": (8,), "max_iter": 5, "device": "cpu", "random_state": 0}
+
+
+def _fingerprint(est) -> dict:
+    """Everything fit may change, as comparable bytes: fitted attributes, module, optimiser, generator."""
+    out = {}
+    params = est.get_params(deep=False)
+    for k, v in est.__dict__.items():
+        if k in params:
+            continue
+        if k == "module_":
+            out[k] = {n: t.detach().cpu().numpy().tobytes() for n, t in v.state_dict().items()}
+        elif k == "_generator":
+            out[k] = v.get_state().numpy().tobytes()
+        elif k == "_state":
+            st = dict(vars(v))
+            opt = st.pop("optimizer")
+            out[k] = repr(st)
+            if opt is not None:
+                out["optimizer"] = {n: (t.cpu().numpy().tobytes() if torch.is_tensor(t) else repr(t))
+                                    for n, t in vars(opt).items() if not n.startswith("_cache")}
+        elif isinstance(v, np.ndarray):
+            out[k] = (v.dtype.str, v.shape, v.tobytes())
+        else:
+            out[k] = repr(v)
+    return out
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    return X, X[:, 0] - 2 * X[:, 1] * X[:, 2] + 0.1 * rng.normal(size=120)
+
+
+@pytest.fixture
+def fitted(data):
+    X, y = data
+    reg = SLNNRegressor(**FAST).fit(X, y)
+    reg.partial_fit(X, y)  # an optimiser with moments, counters past zero
+    return reg
+
+
+def _fails_and_keeps(est, call, exc=(ValueError, TypeError)):
+    before = _fingerprint(est)
+    with pytest.raises(exc):
+        call()
+    after = _fingerprint(est)
+    assert after.keys() == before.keys()
+    for k in before:
+        assert after[k] == before[k], k
+
+
+@pytest.mark.parametrize("change", [
+    {"hidden_layer_sizes": (0,)},
+    {"degree": (2, 3, 4)},
+    {"device": "cuda:7"},
+    {"early_stopping": True},
+])
+def test_failed_refit_keeps_the_trained_model(fitted, data, change):
+    X, y = data
+    if torch.cuda.device_count() > 7 and "device" in change:
+        pytest.skip("this machine has an 8th GPU")
+    pred = fitted.predict(X)
+    Xs, ys = (X[:2], y[:2]) if "early_stopping" in change else (np.c_[X, X[:, :1]], y)
+    fitted.set_params(**change)
+    _fails_and_keeps(fitted, lambda: fitted.fit(Xs, ys), (ValueError, TypeError, RuntimeError, AssertionError))
+    np.testing.assert_array_equal(fitted.predict(X), pred)
+
+
+def test_failed_refit_on_string_targets_keeps_the_model(fitted, data):
+    X, y = data
+    _fails_and_keeps(fitted, lambda: fitted.fit(X, np.array(["a"] * len(X))))
+
+
+def test_failed_first_fit_leaves_the_estimator_unfitted(data):
+    X, y = data
+    reg = SLNNRegressor(**{**FAST, "batch_size": 1})
+    with pytest.raises(ValueError, match="batch_size=1"):
+        reg.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(reg)
+    assert not any(k.endswith("_") and not k.startswith("__") for k in vars(reg) if k not in reg.get_params())
+
+
+def test_diverged_partial_fit_keeps_learning_rate_counters_and_generator(fitted, data):
+    X, y = data
+
+    def diverge():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fitted.partial_fit(X * 1e30, y)
+
+    _fails_and_keeps(fitted, diverge, (TrainingDivergedError, ValueError))
+    lr = fitted._state.optimizer.lr
+    assert lr == pytest.approx(fitted.learning_rate_init)  # not the 1.6e-5 of the back-offs
+
+
+def test_failed_partial_fit_keeps_the_optimiser_state(fitted, data, monkeypatch):
+    X, y = data
+    real = Trainer.train_epoch
+
+    def boom(self, *a):
+        real(self, *a)  # moments and weights move...
+        raise RuntimeError("disk full")  # ...and then something fails
+
+    monkeypatch.setattr(Trainer, "train_epoch", boom)
+    _fails_and_keeps(fitted, lambda: fitted.partial_fit(X, y), RuntimeError)
+
+
+def test_interrupt_outside_the_loop_rolls_back(fitted, data, monkeypatch):
+    X, y = data
+
+    def interrupted(self, Xt):
+        raise KeyboardInterrupt  # as Ctrl-C during the closing recalibration
+
+    monkeypatch.setattr(type(fitted), "_recalibrate", interrupted)
+    fitted.set_params(warm_start=True)
+    _fails_and_keeps(fitted, lambda: fitted.fit(X, y), KeyboardInterrupt)
+    assert np.isfinite(fitted.predict(X)).all()
+
+
+def test_partial_fit_refuses_other_classes():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    clf = SLNNClassifier(**FAST).partial_fit(X, y, classes=[0, 1])
+    _fails_and_keeps(clf, lambda: clf.partial_fit(X, y, classes=[0, 1, 2]))
+    clf.partial_fit(X, y, classes=[1, 0])  # the same set, in any order, is fine
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+
+
+# ---------------------------------------------------------------------------- pickles
+def test_pickles_record_versions_and_warn_on_mismatch(fitted, data):
+    import pickle
+
+    import sklearn
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    import sklearn_slaf
+
+    X, _ = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        same = pickle.loads(pickle.dumps(fitted))  # same versions: silent
+    np.testing.assert_array_equal(same.predict(X), fitted.predict(X))
+    state = fitted.__getstate__()
+    assert state["_sklearn_version"] == sklearn.__version__
+    assert state["_sklearn_slaf_version"] == sklearn_slaf.__version__
+    for key, old in (("_sklearn_version", "1.0.2"), ("_sklearn_slaf_version", "0.0.1")):
+        other = SLNNRegressor.__new__(SLNNRegressor)
+        with pytest.warns(InconsistentVersionWarning, match=f"from version {old}"):
+            other.__setstate__({**state, key: old})
+        np.testing.assert_array_equal(other.predict(X), fitted.predict(X))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a CUDA pickle on a machine without CUDA")
+def test_a_cuda_pickle_loads_on_a_cpu_only_machine(fitted, data):
+    X, _ = data
+    state = {**fitted.__getstate__(), "device_": torch.device("cuda", 0)}  # as saved from a GPU fit
+    other = SLNNRegressor.__new__(SLNNRegressor)
+    with pytest.warns(RuntimeWarning, match="CUDA is not available"):
+        other.__setstate__(state)
+    assert other.device_.type == "cpu"
+    np.testing.assert_array_equal(other.predict(X), fitted.predict(X))
