@@ -283,6 +283,7 @@ class BaseSLNN(BaseEstimator):
             trainer.run(Xt, Yt, Wt, validation, score_fn, epochs=epochs, early_stopping=validation is not None)
             if not incremental:
                 self._recalibrate(Xt)
+            self._check_finite(Xt)
         finally:
             _kernels.clear_scratch()
         self._finish_fit(trainer.state, incremental)
@@ -308,6 +309,26 @@ class BaseSLNN(BaseEstimator):
 
     def _n_strata(self, Y) -> int:
         return 1
+
+    @torch.no_grad()
+    def _check_finite(self, Xt: torch.Tensor) -> None:
+        """Raise (and so roll the fit back) unless every weight and statistic, and the predictions, are finite.
+
+        The predictions are checked on up to 20,000 training rows in evaluation mode, as
+        ``predict`` computes them.
+        """
+        m = self.module_
+        tensors = [t.detach().reshape(-1) for t in (*m.parameters(), *m.buffers()) if t.is_floating_point()]
+        bad = not bool(torch.isfinite(torch.cat(tensors)).all())
+        if not bad:
+            m.eval()
+            bad = not bool(torch.isfinite(m(Xt[:20000])).all())
+        if bad:
+            raise FloatingPointError(
+                "the fit ended with non-finite weights, normalisation statistics or predictions on its own "
+                "training data; the estimator was left as it was. Standardise the inputs, lower "
+                "learning_rate_init or degree, or set clip_grad_norm (e.g. 1.0)."
+            )
 
     @torch.no_grad()
     def _recalibrate(self, Xt: torch.Tensor) -> None:

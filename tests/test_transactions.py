@@ -180,3 +180,49 @@ def test_a_cuda_pickle_loads_on_a_cpu_only_machine(fitted, data):
         other.__setstate__(state)
     assert other.device_.type == "cpu"
     np.testing.assert_array_equal(other.predict(X), fitted.predict(X))
+
+
+# ---------------------------------------------------------------------------- never silently non-finite
+def test_a_fit_that_ends_non_finite_is_rolled_back(fitted, data, monkeypatch):
+    X, y = data
+    real = type(fitted)._recalibrate
+
+    def poisoned(self, Xt):  # as a recalibration pass that overflows the running variance
+        real(self, Xt)
+        self.module_.slaf_layers[0].running_var.fill_(float("inf"))
+
+    monkeypatch.setattr(type(fitted), "_recalibrate", poisoned)
+    fitted.set_params(warm_start=True)
+    _fails_and_keeps(fitted, lambda: fitted.fit(X, y), FloatingPointError)
+    fresh = SLNNRegressor(**FAST)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        fresh.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(fresh)
+
+
+def test_every_successful_fit_is_finite(data):
+    X, y = data
+    # settings that used to leave running_var = inf behind a successful fit
+    clf = SLNNClassifier(hidden_layer_sizes=(4,), degree=4, learning_rate_init=1e6, max_iter=3, device="cpu",
+                         random_state=0)
+    try:
+        clf.fit(X, y > 0)
+    except (FloatingPointError, TrainingDivergedError):
+        return  # refused: fine, nothing non-finite was kept
+    m = clf.module_
+    assert all(torch.isfinite(t).all() for t in (*m.parameters(), *m.buffers()) if t.is_floating_point())
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_transform_overflow_is_an_error_like_predict(data):
+    from sklearn_slaf import PolynomialFeatureEquivalent
+
+    X, y = data
+    reg = SLNNRegressor(**{**FAST, "dtype": "float64", "degree": (3,)}).fit(X, y)
+    pfe = PolynomialFeatureEquivalent(reg).fit(X)
+    assert np.isfinite(pfe.transform(X)).all()
+    with pytest.raises(FloatingPointError, match="overflow"):
+        pfe.transform(X * 1e300)
+    with pytest.raises(FloatingPointError):
+        reg.predict(X * 1e300)

@@ -249,7 +249,13 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         T = (X - self._offset) / self._scale if self.coordinates == "standardized" else X
-        F = MonomialIndex(X.shape[1], self.degree_).evaluate(T, columns=self._columns)
+        with np.errstate(over="ignore", invalid="ignore"):
+            F = MonomialIndex(X.shape[1], self.degree_).evaluate(T, columns=self._columns)
+        if not np.isfinite(F).all():
+            raise FloatingPointError(
+                f"the degree-{self.degree_} monomials of this input overflow float64 (it lies far outside the "
+                "training range); the network's predictions would not be finite either."
+            )
         if self.sparse_output is True or (
             self.sparse_output == "auto" and F.size and np.count_nonzero(F) <= F.size // 2
         ):
