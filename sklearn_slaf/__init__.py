@@ -1,5 +1,6 @@
 """sklearn-slaf: self-learnable activation functions for scikit-learn."""
 
+from ._base import ExtrapolationWarning
 from ._version import __version__
 from .activation import SLAF
 from .classifier import SLNNClassifier
@@ -18,6 +19,7 @@ from .training import TrainingDivergedError
 
 __all__ = [
     "ConditioningWarning",
+    "ExtrapolationWarning",
     "LeastSquaresComparison",
     "NetworkPolynomial",
     "PolynomialFeatureEquivalent",

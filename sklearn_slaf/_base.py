@@ -27,6 +27,18 @@ from .training import COEF_PENALTIES, SOLVERS, TrainConfig, Trainer, TrainState
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _PREDICT_CHUNK = 65536
 _ROW_BLOCK = 64
+# predict warns for rows whose pre-activations leave the training range widened by this
+# fraction of its width on each side (polynomial layers only: there the output can explode)
+EXTRAPOLATION_MARGIN = 0.1
+
+
+class ExtrapolationWarning(UserWarning):
+    """``predict`` met rows outside the range a polynomial SLAF layer saw in training.
+
+    A polynomial of high degree grows fast outside the data it was fitted on, so such
+    predictions can be far off. Filter it with ``warnings.filterwarnings("ignore",
+    category=ExtrapolationWarning)``.
+    """
 
 
 def resolve_device(device) -> torch.device:
@@ -52,6 +64,71 @@ def _weighted_scaling(A: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, 
     std = np.sqrt(np.average((A - mean) ** 2, axis=0, weights=w))
     std[~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0  # constant columns pass through
     return mean, std
+
+
+class _RangeProbe:
+    """Forward pre-hooks on the polynomial SLAF layers: record their input range, or count rows outside one.
+
+    Used as a context manager around forward passes; the hooks are removed on exit, so
+    the training engine (which declines hooked modules) never sees them.
+    """
+
+    def __init__(self, module: SLNN, limits: list | None = None) -> None:
+        self.layers = [(i, layer) for i, layer in enumerate(module.slaf_layers)
+                       if layer is not None and _basis.is_polynomial(layer.basis)]
+        self.limits = limits
+        self.lo: dict[int, torch.Tensor] = {}
+        self.hi: dict[int, torch.Tensor] = {}
+        self.outside: dict[int, list[torch.Tensor]] = {}  # per layer, per forward call: rows outside its range
+        self.handles: list = []
+
+    def __enter__(self) -> _RangeProbe:
+        for i, layer in self.layers:
+            self.handles.append(layer.register_forward_pre_hook(self._hook(i)))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self.handles:
+            h.remove()
+
+    def _hook(self, i: int):
+        def hook(module, args):
+            x = args[0].detach().reshape(-1, module.n_units)
+            if self.limits is None:
+                lo, hi = x.amin(0), x.amax(0)
+                self.lo[i] = lo if i not in self.lo else torch.minimum(self.lo[i], lo)
+                self.hi[i] = hi if i not in self.hi else torch.maximum(self.hi[i], hi)
+            elif self.limits[i] is not None:
+                lo, hi = (torch.as_tensor(v, dtype=x.dtype, device=x.device) for v in self.limits[i])
+                pad = EXTRAPOLATION_MARGIN * (hi - lo)
+                self.outside.setdefault(i, []).append(((x < lo - pad) | (x > hi + pad)).any(1).cpu())
+        return hook
+
+    def ranges(self, previous: list | None) -> list:
+        """Per hidden layer, ``(low, high)`` arrays of its units' training range, or ``None``."""
+        n = max([i for i, _ in self.layers], default=-1) + 1
+        out = [None] * max(n, len(previous) if previous else 0)
+        for i, _ in self.layers:
+            lo, hi = self.lo[i].double().cpu().numpy(), self.hi[i].double().cpu().numpy()
+            if previous and previous[i] is not None:
+                lo, hi = np.minimum(lo, previous[i][0]), np.maximum(hi, previous[i][1])
+            out[i] = (lo, hi)
+        return out
+
+    def warn_outside(self, n_rows: int) -> None:
+        if not self.outside:
+            return
+        # one forward call per chunk; a row is outside if it is so in any layer. Chunks are padded
+        # to a multiple of _ROW_BLOCK with copies of their first row: count the real rows only
+        per_call = [torch.stack(masks).any(0) for masks in zip(*self.outside.values())]
+        sizes = [min(_PREDICT_CHUNK, n_rows - i) for i in range(0, n_rows, _PREDICT_CHUNK)]
+        count = sum(int(mask[:size].sum()) for mask, size in zip(per_call, sizes))
+        if count:
+            warnings.warn(
+                f"{count} of {n_rows} rows lie outside the range the network's polynomial layers saw in training "
+                f"(by more than {EXTRAPOLATION_MARGIN:.0%} of its width): a polynomial can be far off there.",
+                ExtrapolationWarning, stacklevel=4,
+            )
 
 
 # the network draws the named schemes itself; the edge of chaos needs the mean-field maths of eoc
@@ -283,7 +360,7 @@ class BaseSLNN(BaseEstimator):
             trainer.run(Xt, Yt, Wt, validation, score_fn, epochs=epochs, early_stopping=validation is not None)
             if not incremental:
                 self._recalibrate(Xt)
-            self._check_finite(Xt)
+            self._check_finite(Xt, incremental)
         finally:
             _kernels.clear_scratch()
         self._finish_fit(trainer.state, incremental)
@@ -311,18 +388,23 @@ class BaseSLNN(BaseEstimator):
         return 1
 
     @torch.no_grad()
-    def _check_finite(self, Xt: torch.Tensor) -> None:
+    def _check_finite(self, Xt: torch.Tensor, incremental: bool) -> None:
         """Raise (and so roll the fit back) unless every weight and statistic, and the predictions, are finite.
 
-        The predictions are checked on up to 20,000 training rows in evaluation mode, as
-        ``predict`` computes them.
+        The predictions on the training rows are computed as ``predict`` computes them, and
+        the same pass records the range of each polynomial layer's pre-activations
+        (``preactivation_range_``; ``partial_fit`` widens it by each new chunk).
         """
         m = self.module_
         tensors = [t.detach().reshape(-1) for t in (*m.parameters(), *m.buffers()) if t.is_floating_point()]
         bad = not bool(torch.isfinite(torch.cat(tensors)).all())
         if not bad:
             m.eval()
-            bad = not bool(torch.isfinite(m(Xt[:20000])).all())
+            with _RangeProbe(m) as probe:
+                for i in range(0, Xt.shape[0], _PREDICT_CHUNK):
+                    bad = bad or not bool(torch.isfinite(m(Xt[i : i + _PREDICT_CHUNK])).all())
+            previous = getattr(self, "preactivation_range_", None) if incremental else None
+            self.preactivation_range_ = probe.ranges(previous)
         if bad:
             raise FloatingPointError(
                 "the fit ended with non-finite weights, normalisation statistics or predictions on its own "
@@ -377,7 +459,9 @@ class BaseSLNN(BaseEstimator):
         check_is_fitted(self, "module_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         self.module_.eval()
-        out = [self._forward_chunk(X[i : i + _PREDICT_CHUNK]) for i in range(0, X.shape[0], _PREDICT_CHUNK)]
+        with _RangeProbe(self.module_, getattr(self, "preactivation_range_", None)) as probe:
+            out = [self._forward_chunk(X[i : i + _PREDICT_CHUNK]) for i in range(0, X.shape[0], _PREDICT_CHUNK)]
+        probe.warn_outside(X.shape[0])
         res = np.concatenate(out) if out else np.empty((0, self.module_.n_outputs))
         if not np.isfinite(res).all():
             raise FloatingPointError(
