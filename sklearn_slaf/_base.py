@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -66,49 +67,64 @@ def _weighted_scaling(A: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, 
     return mean, std
 
 
-class _RangeProbe:
-    """Forward pre-hooks on the polynomial SLAF layers: record their input range, or count rows outside one.
+# per fitted module: (its recorded ranges, their tensors); outside the estimator, which predict must not change
+_RANGE_BOUNDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    Used as a context manager around forward passes; the hooks are removed on exit, so
-    the training engine (which declines hooked modules) never sees them.
+
+class _RangeProbe:
+    """Observer of :meth:`SLNN.forward_observed`: records the polynomial layers' input range, or counts rows outside.
+
+    With ``limits=None`` it records each polynomial SLAF layer's per-unit minimum and
+    maximum; with the recorded ``limits`` it marks the rows that leave them (widened by
+    :data:`EXTRAPOLATION_MARGIN`). Two column reductions settle the common case, all rows
+    inside; rows are marked one by one only when some column strays.
     """
 
-    def __init__(self, module: SLNN, limits: list | None = None) -> None:
-        self.layers = [(i, layer) for i, layer in enumerate(module.slaf_layers)
-                       if layer is not None and _basis.is_polynomial(layer.basis)]
+    def __init__(self, module: SLNN, limits: list | None = None, bounds: dict | None = None) -> None:
+        self.watched = {i for i, layer in enumerate(module.slaf_layers)
+                        if layer is not None and _basis.is_polynomial(layer.basis)}
         self.limits = limits
         self.lo: dict[int, torch.Tensor] = {}
         self.hi: dict[int, torch.Tensor] = {}
-        self.outside: dict[int, list[torch.Tensor]] = {}  # per layer, per forward call: rows outside its range
-        self.handles: list = []
+        # per layer, (centre, 1 / half-width) of the widened range as tensors; callers may keep it between calls
+        self.bounds: dict[int, tuple[torch.Tensor, torch.Tensor]] = {} if bounds is None else bounds
+        self.rows: torch.Tensor | None = None  # of the current forward call: outside some layer's range
+        self.count = 0
 
-    def __enter__(self) -> _RangeProbe:
-        for i, layer in self.layers:
-            self.handles.append(layer.register_forward_pre_hook(self._hook(i)))
-        return self
+    def __call__(self, i: int, x: torch.Tensor) -> None:
+        if i not in self.watched:
+            return
+        if self.limits is None:
+            lo, hi = x.amin(0), x.amax(0)
+            self.lo[i] = lo if i not in self.lo else torch.minimum(self.lo[i], lo)
+            self.hi[i] = hi if i not in self.hi else torch.maximum(self.hi[i], hi)
+            return
+        if self.limits[i] is None:
+            return
+        key = (i, x.dtype, x.device)
+        if key not in self.bounds:
+            a, b = self.limits[i]
+            half = (0.5 + EXTRAPOLATION_MARGIN) * (b - a)
+            self.bounds[key] = tuple(
+                torch.as_tensor(v, dtype=x.dtype, device=x.device) for v in ((a + b) / 2, 1 / half)
+            )
+        centre, inv_half = self.bounds[key]
+        dev = (x - centre).mul_(inv_half).abs_()  # > 1 outside the widened range
+        if bool(dev.amax() > 1):
+            rows = dev.amax(1) > 1
+            self.rows = rows if self.rows is None else self.rows | rows
 
-    def __exit__(self, *exc) -> None:
-        for h in self.handles:
-            h.remove()
-
-    def _hook(self, i: int):
-        def hook(module, args):
-            x = args[0].detach().reshape(-1, module.n_units)
-            if self.limits is None:
-                lo, hi = x.amin(0), x.amax(0)
-                self.lo[i] = lo if i not in self.lo else torch.minimum(self.lo[i], lo)
-                self.hi[i] = hi if i not in self.hi else torch.maximum(self.hi[i], hi)
-            elif self.limits[i] is not None:
-                lo, hi = (torch.as_tensor(v, dtype=x.dtype, device=x.device) for v in self.limits[i])
-                pad = EXTRAPOLATION_MARGIN * (hi - lo)
-                self.outside.setdefault(i, []).append(((x < lo - pad) | (x > hi + pad)).any(1).cpu())
-        return hook
+    def end_call(self, n_real: int) -> None:
+        """Count the marked rows among the first ``n_real`` of the call just made (the rest is padding)."""
+        if self.rows is not None:
+            self.count += int(self.rows[:n_real].sum())
+            self.rows = None
 
     def ranges(self, previous: list | None) -> list:
         """Per hidden layer, ``(low, high)`` arrays of its units' training range, or ``None``."""
-        n = max([i for i, _ in self.layers], default=-1) + 1
-        out = [None] * max(n, len(previous) if previous else 0)
-        for i, _ in self.layers:
+        n = max(len(self.limits or []), max(self.watched, default=-1) + 1, len(previous or []))
+        out = [None] * n
+        for i in self.watched:
             lo, hi = self.lo[i].double().cpu().numpy(), self.hi[i].double().cpu().numpy()
             if previous and previous[i] is not None:
                 lo, hi = np.minimum(lo, previous[i][0]), np.maximum(hi, previous[i][1])
@@ -116,17 +132,10 @@ class _RangeProbe:
         return out
 
     def warn_outside(self, n_rows: int) -> None:
-        if not self.outside:
-            return
-        # one forward call per chunk; a row is outside if it is so in any layer. Chunks are padded
-        # to a multiple of _ROW_BLOCK with copies of their first row: count the real rows only
-        per_call = [torch.stack(masks).any(0) for masks in zip(*self.outside.values())]
-        sizes = [min(_PREDICT_CHUNK, n_rows - i) for i in range(0, n_rows, _PREDICT_CHUNK)]
-        count = sum(int(mask[:size].sum()) for mask, size in zip(per_call, sizes))
-        if count:
+        if self.count:
             warnings.warn(
-                f"{count} of {n_rows} rows lie outside the range the network's polynomial layers saw in training "
-                f"(by more than {EXTRAPOLATION_MARGIN:.0%} of its width): a polynomial can be far off there.",
+                f"{self.count} of {n_rows} rows lie outside the range the network's polynomial layers saw in "
+                f"training (by more than {EXTRAPOLATION_MARGIN:.0%} of its width): a polynomial can be far off there.",
                 ExtrapolationWarning, stacklevel=4,
             )
 
@@ -400,9 +409,9 @@ class BaseSLNN(BaseEstimator):
         bad = not bool(torch.isfinite(torch.cat(tensors)).all())
         if not bad:
             m.eval()
-            with _RangeProbe(m) as probe:
-                for i in range(0, Xt.shape[0], _PREDICT_CHUNK):
-                    bad = bad or not bool(torch.isfinite(m(Xt[i : i + _PREDICT_CHUNK])).all())
+            probe = _RangeProbe(m)
+            for i in range(0, Xt.shape[0], _PREDICT_CHUNK):
+                bad = bad or not bool(torch.isfinite(m.forward_observed(Xt[i : i + _PREDICT_CHUNK], probe)).all())
             previous = getattr(self, "preactivation_range_", None) if incremental else None
             self.preactivation_range_ = probe.ranges(previous)
         if bad:
@@ -459,9 +468,17 @@ class BaseSLNN(BaseEstimator):
         check_is_fitted(self, "module_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         self.module_.eval()
-        with _RangeProbe(self.module_, getattr(self, "preactivation_range_", None)) as probe:
-            out = [self._forward_chunk(X[i : i + _PREDICT_CHUNK]) for i in range(0, X.shape[0], _PREDICT_CHUNK)]
-        probe.warn_outside(X.shape[0])
+        limits = getattr(self, "preactivation_range_", None)
+        if limits and any(r is not None for r in limits):
+            cached = _RANGE_BOUNDS.get(self.module_)
+            if cached is None or cached[0] is not limits:  # tensors of the widened range, kept between calls
+                cached = _RANGE_BOUNDS[self.module_] = (limits, {})
+            probe = _RangeProbe(self.module_, limits, cached[1])
+        else:
+            probe = None
+        out = [self._forward_chunk(X[i : i + _PREDICT_CHUNK], probe) for i in range(0, X.shape[0], _PREDICT_CHUNK)]
+        if probe is not None:
+            probe.warn_outside(X.shape[0])
         res = np.concatenate(out) if out else np.empty((0, self.module_.n_outputs))
         if not np.isfinite(res).all():
             raise FloatingPointError(
@@ -470,7 +487,7 @@ class BaseSLNN(BaseEstimator):
             )
         return res
 
-    def _forward_chunk(self, X: np.ndarray) -> np.ndarray:
+    def _forward_chunk(self, X: np.ndarray, probe: _RangeProbe | None = None) -> np.ndarray:
         # BLAS picks kernels by row count, and float32 results of one row then depend on how
         # many rows came with it; padding to a fixed multiple makes a sample's prediction
         # independent of the batch it is predicted in.
@@ -478,7 +495,11 @@ class BaseSLNN(BaseEstimator):
         pad = -n % _ROW_BLOCK
         if pad:
             X = np.concatenate([X, np.broadcast_to(X[:1], (pad, X.shape[1]))])
-        return self.module_(self._tensor(X))[:n].double().cpu().numpy()
+        if probe is None:
+            return self.module_(self._tensor(X))[:n].double().cpu().numpy()
+        out = self.module_.forward_observed(self._tensor(X), probe)[:n].double().cpu().numpy()
+        probe.end_call(n)
+        return out
 
     @property
     def activation_coefs_(self) -> list[np.ndarray | None]:

@@ -229,6 +229,19 @@ class SLNN(nn.Module):
             h = act(lin(h))
         return self.output(h) * self.output_scale + self.output_offset
 
+    def forward_observed(self, x: torch.Tensor, observe: Callable[[int, torch.Tensor], None]) -> torch.Tensor:
+        """:meth:`forward`, calling ``observe(layer_index, pre_activation)`` before each hidden activation.
+
+        For diagnostics that read the pre-activations (their range, for instance) without
+        hooks, which would cost their registration and slow every module call.
+        """
+        h = (x - self.input_offset) / self.input_scale
+        for i, (lin, act) in enumerate(zip(self.hidden, self.activations)):
+            h = lin(h)
+            observe(i, h)
+            h = act(h)
+        return self.output(h) * self.output_scale + self.output_offset
+
 
 def _linear(n_in: int, n_out: int, device=None, dtype=None) -> nn.Linear:
     """An ``nn.Linear`` whose own random initialisation leaves the global generator untouched.
