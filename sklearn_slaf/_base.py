@@ -282,7 +282,9 @@ class BaseSLNN(BaseEstimator):
         A = np.ascontiguousarray(A)
         if not A.flags.writeable:
             A = A.copy()  # torch refuses to share read-only memory (e.g. memory-mapped inputs)
-        return torch.as_tensor(A, dtype=self._torch_dtype()).to(self.device_)
+        # the fitted module's dtype: set_params(dtype=...) on a fitted model takes effect at the next fit
+        dtype = next(self.module_.parameters()).dtype if hasattr(self, "module_") else self._torch_dtype()
+        return torch.as_tensor(A, dtype=dtype).to(self.device_)
 
     # ------------------------------------------------------------------ fitting
     def _validate_fit_data(self, X, y, sample_weight, reset: bool):

@@ -226,3 +226,40 @@ def test_transform_overflow_is_an_error_like_predict(data):
         pfe.transform(X * 1e300)
     with pytest.raises(FloatingPointError):
         reg.predict(X * 1e300)
+
+
+# ---------------------------------------------------------------------------- interrupts and types
+def test_interrupt_mid_epoch_keeps_counters_consistent(data, monkeypatch):
+    X, y = data
+    real, steps = Trainer.train_step, []
+
+    def interrupting(self, *a):
+        steps.append(1)
+        if len(steps) == 7:  # in the middle of the third epoch (3 batches of 40 per epoch)
+            raise KeyboardInterrupt
+        return real(self, *a)
+
+    monkeypatch.setattr(Trainer, "train_step", interrupting)
+    reg = SLNNRegressor(**{**FAST, "batch_size": 40, "max_iter": 10})
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == 2 and len(reg.loss_curve_) == 2
+    assert reg.t_ == 2 * len(X)  # the dropped partial epoch is not counted
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_dtype_change_on_a_fitted_model_takes_effect_at_the_next_fit(fitted, data):
+    X, y = data
+    pred = fitted.predict(X)
+    fitted.set_params(dtype="float64")
+    np.testing.assert_array_equal(fitted.predict(X), pred)  # still the float32 model
+    fitted.fit(X, y)
+    assert next(fitted.module_.parameters()).dtype == torch.float64
+
+
+def test_compare_with_least_squares_refuses_non_estimators(data):
+    from sklearn_slaf import compare_with_least_squares
+
+    X, y = data
+    with pytest.raises(TypeError, match="SLNNRegressor"):
+        compare_with_least_squares(object(), X, y)

@@ -143,6 +143,10 @@ def compare_with_least_squares(
         raise ValueError(f"penalty must be None, 'l1' or 'l2'; got {penalty!r}.")
     if (X_test is None) != (y_test is None):
         raise ValueError("pass both X_test and y_test, or neither.")
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "get_params")):
+        raise TypeError(
+            f"estimator must be an SLNNRegressor (fitted or not); got {type(estimator).__name__}."
+        )
     if is_classifier(estimator):
         raise ValueError("compare_with_least_squares compares regressors; got a classifier.")
     pfe = PolynomialFeatureEquivalent(estimator, coordinates=coordinates, max_terms=max_terms).fit(X, y)

@@ -106,6 +106,7 @@ class DivergenceGuard(Callback):
         if self.start is self.good and self.good_loss < math.inf:
             self.start = _Snapshot(trainer.module)
         self.start.take()
+        self.t_start = trainer.state.t
 
     def on_epoch_end(self, trainer, loss: float) -> str | None:
         # state.best_loss carries the scale over from earlier calls (partial_fit: one epoch each)
@@ -134,8 +135,9 @@ class DivergenceGuard(Callback):
                       RuntimeWarning, stacklevel=5)
 
     def on_interrupt(self, trainer, in_epoch: bool) -> None:
-        if in_epoch:  # drop the partial epoch: back to the last completed one
+        if in_epoch:  # drop the partial epoch: back to the last completed one, its sample count too
             self.start.restore()
+            trainer.state.t = self.t_start
 
     def on_run_end(self, trainer) -> None:
         if not trainer.all_finite():
