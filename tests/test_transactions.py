@@ -263,3 +263,24 @@ def test_compare_with_least_squares_refuses_non_estimators(data):
     X, y = data
     with pytest.raises(TypeError, match="SLNNRegressor"):
         compare_with_least_squares(object(), X, y)
+
+
+def test_interrupted_partial_fit_keeps_weights_and_optimiser_together(fitted, data, monkeypatch):
+    X, y = data
+    before = _fingerprint(fitted)
+    real, steps = Trainer.train_step, []
+
+    def interrupting(self, *a):
+        steps.append(1)
+        if len(steps) == 2:  # after one real step of this call's only epoch
+            raise KeyboardInterrupt
+        return real(self, *a)
+
+    monkeypatch.setattr(Trainer, "train_step", interrupting)
+    fitted.set_params(batch_size=40)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        fitted.partial_fit(X, y)
+    after = _fingerprint(fitted)
+    for key in ("module_", "optimizer"):  # the step taken before Ctrl-C is undone in both
+        assert after[key] == before[key], key
+    assert fitted.t_ == int(before["t_"])

@@ -93,8 +93,9 @@ class DivergenceGuard(Callback):
     The restore point is the *start* of the epoch with the lowest loss: a loss is measured
     from those weights on, while the end of an epoch is not measured. After
     ``config.max_backoffs`` back-offs :class:`TrainingDivergedError` is raised, the good
-    weights restored. An interrupted epoch is rolled back to its start; a run whose last
-    step left non-finite weights ends on the good ones.
+    weights restored. An interrupted epoch is rolled back to its start (weights, sample
+    count and optimiser state); a run whose last step left non-finite weights ends on the
+    good ones.
     """
 
     def on_run_begin(self, trainer) -> None:
@@ -106,7 +107,7 @@ class DivergenceGuard(Callback):
         if self.start is self.good and self.good_loss < math.inf:
             self.start = _Snapshot(trainer.module)
         self.start.take()
-        self.t_start = trainer.state.t
+        self.t_start, self.optimizer_start = trainer.state.t, trainer.solver.snapshot()
 
     def on_epoch_end(self, trainer, loss: float) -> str | None:
         # state.best_loss carries the scale over from earlier calls (partial_fit: one epoch each)
@@ -138,6 +139,7 @@ class DivergenceGuard(Callback):
         if in_epoch:  # drop the partial epoch: back to the last completed one, its sample count too
             self.start.restore()
             trainer.state.t = self.t_start
+            trainer.solver.restore(self.optimizer_start)  # the moments of the dropped steps go too
 
     def on_run_end(self, trainer) -> None:
         if not trainer.all_finite():

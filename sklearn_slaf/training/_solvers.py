@@ -17,6 +17,8 @@ offers ``lr``, ``scale_lr`` and ``reset_state`` to the divergence guard.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import Tensor
 
@@ -59,6 +61,13 @@ class Solver:
     def reset_state(self) -> None:
         """Forget moments and histories (they are poisoned after a divergence)."""
         self.optimizer.state.clear()
+
+    def snapshot(self):
+        """A copy of the optimiser's state (moments, step counts), for :meth:`restore`."""
+        return copy.deepcopy(self.optimizer.state_dict())
+
+    def restore(self, snapshot) -> None:
+        self.optimizer.load_state_dict(snapshot)
 
     # ---------------------------------------------------------------- the loop's calls
     def fits(self, params: list[torch.nn.Parameter]) -> bool:
@@ -124,6 +133,12 @@ class FirstOrderSolver(Solver):
 
     def fits(self, params: list[torch.nn.Parameter]) -> bool:
         return self.optimizer.n == sum(p.numel() for p in params)
+
+    def snapshot(self):
+        return {k: v.clone() if isinstance(v, Tensor) else v for k, v in self.optimizer.state.items()}
+
+    def restore(self, snapshot) -> None:
+        self.optimizer.state = {k: v.clone() if isinstance(v, Tensor) else v for k, v in snapshot.items()}
 
     def pack(self, trainer) -> FlatParameters:
         if self.flat is None:
