@@ -278,12 +278,19 @@ class BaseSLNN(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle, verbose=self.verbose,
         )
 
-    def _tensor(self, A: np.ndarray) -> torch.Tensor:
+    def _tensor(self, A: np.ndarray, inputs: bool = False) -> torch.Tensor:
+        """``A`` on the device in the fitted module's dtype, or for ``inputs`` in their own float precision.
+
+        Inputs stay float64 when they come as float64 (zero-copy on the CPU): the network
+        standardises them in float64 before casting (:meth:`SLNN.standardize`).
+        """
         A = np.ascontiguousarray(A)
         if not A.flags.writeable:
             A = A.copy()  # torch refuses to share read-only memory (e.g. memory-mapped inputs)
         # the fitted module's dtype: set_params(dtype=...) on a fitted model takes effect at the next fit
         dtype = next(self.module_.parameters()).dtype if hasattr(self, "module_") else self._torch_dtype()
+        if inputs and A.dtype == np.float64:
+            dtype = torch.float64
         return torch.as_tensor(A, dtype=dtype).to(self.device_)
 
     # ------------------------------------------------------------------ fitting
@@ -358,12 +365,12 @@ class BaseSLNN(BaseEstimator):
             X, Y, sw, val = self._split_validation(X, Y, sw)
         else:
             val = None
-        Xt, Yt = self._tensor(X), self._tensor(Y)
+        Xt, Yt = self._tensor(X, inputs=True), self._tensor(Y)
         Wt = None if sw is None else self._tensor(sw)
         validation = score_fn = None
         if val is not None:
             Xv, Yv, Wv, yv_raw = val
-            validation = (self._tensor(Xv), self._tensor(Yv), None if Wv is None else self._tensor(Wv))
+            validation = (self._tensor(Xv, inputs=True), self._tensor(Yv), None if Wv is None else self._tensor(Wv))
             score_fn = lambda m: self._score_module(m, validation[0], yv_raw, Wv)
         trainer = Trainer(self.module_, self._make_loss(), config, self._generator, self._state)
         epochs = 1 if incremental else None
@@ -498,8 +505,8 @@ class BaseSLNN(BaseEstimator):
         if pad:
             X = np.concatenate([X, np.broadcast_to(X[:1], (pad, X.shape[1]))])
         if probe is None:
-            return self.module_(self._tensor(X))[:n].double().cpu().numpy()
-        out = self.module_.forward_observed(self._tensor(X), probe)[:n].double().cpu().numpy()
+            return self.module_(self._tensor(X, inputs=True))[:n].double().cpu().numpy()
+        out = self.module_.forward_observed(self._tensor(X, inputs=True), probe)[:n].double().cpu().numpy()
         probe.end_call(n)
         return out
 

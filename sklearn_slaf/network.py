@@ -154,8 +154,9 @@ class SLNN(nn.Module):
             layers.append(mod)
         self.activations = nn.ModuleList(layers)
         self.output = _linear(widths[-1], self.n_outputs, **kw)
-        self.register_buffer("input_offset", torch.zeros(self.n_inputs, **kw))
-        self.register_buffer("input_scale", torch.ones(self.n_inputs, **kw))
+        # float64 whatever the network's dtype: the input map is computed in the input's precision
+        self.register_buffer("input_offset", torch.zeros(self.n_inputs, device=kw["device"], dtype=torch.float64))
+        self.register_buffer("input_scale", torch.ones(self.n_inputs, device=kw["device"], dtype=torch.float64))
         self.register_buffer("output_offset", torch.zeros(self.n_outputs, **kw))
         self.register_buffer("output_scale", torch.ones(self.n_outputs, **kw))
         self.reset_weights(generator)
@@ -223,8 +224,22 @@ class SLNN(nn.Module):
             else:
                 raise ValueError(f"weight_init must be one of {WEIGHT_INITS} or a callable; got {scheme!r}.")
 
+    def standardize(self, x: torch.Tensor) -> torch.Tensor:
+        """The input map ``(x - input_offset) / input_scale``, in ``x``'s precision, cast to the network's dtype.
+
+        A float64 ``x`` is standardised in float64 before the cast, so a float32 network
+        keeps what a float64 one would of a column such as ``1e6 + 0.01 z`` (cast first,
+        it would keep three distinct values).
+        """
+        off, scale = self.input_offset, self.input_scale
+        if off.dtype != x.dtype:
+            off, scale = off.to(x.dtype), scale.to(x.dtype)
+        h = (x - off) / scale
+        dtype = self.output.weight.dtype
+        return h if h.dtype == dtype else h.to(dtype)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = (x - self.input_offset) / self.input_scale
+        h = self.standardize(x)
         for lin, act in zip(self.hidden, self.activations):
             h = act(lin(h))
         return self.output(h) * self.output_scale + self.output_offset
@@ -235,7 +250,7 @@ class SLNN(nn.Module):
         For diagnostics that read the pre-activations (their range, for instance) without
         hooks, which would cost their registration and slow every module call.
         """
-        h = (x - self.input_offset) / self.input_scale
+        h = self.standardize(x)
         for i, (lin, act) in enumerate(zip(self.hidden, self.activations)):
             h = lin(h)
             observe(i, h)

@@ -49,7 +49,7 @@ def test_far_rows_are_counted(data):
     import torch
 
     with torch.no_grad():
-        h = net.hidden[0]((torch.as_tensor(far, dtype=torch.float32) - net.input_offset) / net.input_scale)
+        h = net.hidden[0](net.standardize(torch.as_tensor(far)))
     lo, hi = reg.preactivation_range_[0]
     pad = 0.1 * (hi - lo)
     first_layer = ((h.numpy() < lo - pad) | (h.numpy() > hi + pad)).any(1)

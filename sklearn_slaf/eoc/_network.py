@@ -275,7 +275,7 @@ def propagation(model, X, *, max_pairs: int = 32, random_state: int = 0) -> Prop
     was = net.training
     net.eval()
     try:
-        h = (torch.as_tensor(X, dtype=ref.dtype, device=ref.device) - net.input_offset) / net.input_scale
+        h = net.standardize(torch.as_tensor(X, dtype=torch.float64, device=ref.device))
         x0 = h.double().cpu().numpy()
         pre = []
         for lin, act in zip(net.hidden, net.activations):

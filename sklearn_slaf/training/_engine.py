@@ -208,7 +208,7 @@ class Engine:
     def loss_and_grad(self, x: Tensor, target: Tensor, w: Tensor | None = None) -> Tensor:
         """Batch loss (weighted mean); gradients are *added* to the parameters' ``.grad``."""
         m = self.module
-        h = (x - m.input_offset) / m.input_scale
+        h = m.standardize(x)
         for op in self.ops:
             h = op.forward(h)
         loss, g = self.loss.value_and_grad(h, target, w)
