@@ -28,6 +28,7 @@ from .training import COEF_PENALTIES, SOLVERS, TrainConfig, Trainer, TrainState
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _PREDICT_CHUNK = 65536
 _ROW_BLOCK = 64
+_CHECK_CHUNK = 8192  # rows per pass of the closing finiteness and range check: bounds its memory
 # predict warns for rows whose pre-activations leave the training range widened by this
 # fraction of its width on each side (polynomial layers only: there the output can explode)
 EXTRAPOLATION_MARGIN = 0.1
@@ -419,8 +420,8 @@ class BaseSLNN(BaseEstimator):
         if not bad:
             m.eval()
             probe = _RangeProbe(m)
-            for i in range(0, Xt.shape[0], _PREDICT_CHUNK):
-                bad = bad or not bool(torch.isfinite(m.forward_observed(Xt[i : i + _PREDICT_CHUNK], probe)).all())
+            for i in range(0, Xt.shape[0], _CHECK_CHUNK):
+                bad = bad or not bool(torch.isfinite(m.forward_observed(Xt[i : i + _CHECK_CHUNK], probe)).all())
             previous = getattr(self, "preactivation_range_", None) if incremental else None
             self.preactivation_range_ = probe.ranges(previous)
         if bad:
