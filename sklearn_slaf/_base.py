@@ -26,7 +26,7 @@ from .network import SLNN, WEIGHT_INITS
 from .training import COEF_PENALTIES, SOLVERS, TrainConfig, Trainer, TrainState
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-_PREDICT_CHUNK = 65536
+_PREDICT_CHUNK = 8192
 _ROW_BLOCK = 64
 _CHECK_CHUNK = 8192  # rows per pass of the closing finiteness and range check: bounds its memory
 # predict warns for rows whose pre-activations leave the training range widened by this
@@ -61,9 +61,19 @@ def resolve_device(device) -> torch.device:
     return dev
 
 
-def _weighted_scaling(A: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    mean = np.average(A, axis=0, weights=w)
-    std = np.sqrt(np.average((A - mean) ** 2, axis=0, weights=w))
+def _weighted_scaling(A: np.ndarray, w: np.ndarray | None, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted column means and standard deviations, in float64, a chunk of rows at a time.
+
+    Two passes (mean, then squared deviations) keep the variance accurate for columns
+    with a large offset; chunking keeps the float64 temporaries to ``chunk`` rows, so a
+    float32 ``A`` is never copied whole.
+    """
+    w = np.ones(A.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
+    total = w.sum()
+    mean = sum(w[i : i + chunk] @ A[i : i + chunk].astype(np.float64) for i in range(0, A.shape[0], chunk)) / total
+    var = sum(w[i : i + chunk] @ (A[i : i + chunk].astype(np.float64) - mean) ** 2
+              for i in range(0, A.shape[0], chunk)) / total
+    std = np.sqrt(var)
     std[~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0  # constant columns pass through
     return mean, std
 
@@ -486,10 +496,13 @@ class BaseSLNN(BaseEstimator):
             probe = _RangeProbe(self.module_, limits, cached[1])
         else:
             probe = None
-        out = [self._forward_chunk(X[i : i + _PREDICT_CHUNK], probe) for i in range(0, X.shape[0], _PREDICT_CHUNK)]
+        # one output array filled chunk by chunk: no per-chunk arrays kept alive between the chunks
+        # temporaries, which would fragment the heap and grow the peak with the number of rows
+        res = np.empty((X.shape[0], self.module_.n_outputs))
+        for i in range(0, X.shape[0], _PREDICT_CHUNK):
+            res[i : i + _PREDICT_CHUNK] = self._forward_chunk(X[i : i + _PREDICT_CHUNK], probe)
         if probe is not None:
             probe.warn_outside(X.shape[0])
-        res = np.concatenate(out) if out else np.empty((0, self.module_.n_outputs))
         if not np.isfinite(res).all():
             raise FloatingPointError(
                 "the network produced non-finite outputs for this input (it may lie far outside the "
