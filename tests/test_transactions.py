@@ -284,3 +284,37 @@ def test_interrupted_partial_fit_keeps_weights_and_optimiser_together(fitted, da
     for key in ("module_", "optimizer"):  # the step taken before Ctrl-C is undone in both
         assert after[key] == before[key], key
     assert fitted.t_ == int(before["t_"])
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("delay", [0.05, 0.3])
+def test_ctrl_c_from_a_timer_thread_leaves_a_consistent_model(data, method, delay):
+    import _thread
+    import threading
+
+    X, y = data
+    X, y = np.tile(X, (20, 1)), np.tile(y, 20)  # long enough for the timer to land mid-training
+    reg = SLNNRegressor(**{**FAST, "max_iter": 400, "tol": 0.0, "n_iter_no_change": 10**6, "batch_size": 64})
+    if method == "partial_fit":
+        reg.partial_fit(X, y)
+    before = _fingerprint(reg)
+    timer = threading.Timer(delay, _thread.interrupt_main)
+    timer.start()
+    try:
+        for _ in range(400 if method == "partial_fit" else 1):
+            getattr(reg, method)(X, y)
+        rolled_back = False
+    except KeyboardInterrupt:  # landed outside the training loop (validation, recalibration): rolled back
+        rolled_back = True
+    finally:
+        timer.cancel()
+    if rolled_back and method == "fit":
+        with pytest.raises(NotFittedError):
+            check_is_fitted(reg)
+        return
+    if rolled_back:
+        assert _fingerprint(reg).keys() == before.keys()
+    # whatever the timing: the counters describe the weights the model has
+    assert reg.n_iter_ == len(reg.loss_curve_)
+    assert reg.t_ == reg.n_iter_ * len(X)
+    assert np.isfinite(reg.predict(X)).all()
