@@ -308,8 +308,13 @@ class BaseSLNN(BaseEstimator):
     def _validate_fit_data(self, X, y, sample_weight, reset: bool):
         X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], **self._y_validation())
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
-        if sw is not None and not sw.sum() > 0:
-            raise ValueError("sample_weight must have a positive sum.")
+        if sw is not None:
+            if not sw.sum() > 0:
+                raise ValueError("sample_weight must have a positive sum.")
+            # every use is a weighted mean, invariant to the weights' scale: bring them near 1 so that
+            # weights of 1e-50 or 1e300 survive the cast to float32 and the products with losses
+            sw = sw / sw.max()
+            sw = sw / sw.mean()
         return X, y, sw
 
     def _fit(self, X, y, sample_weight=None, *, incremental: bool = False, classes=None):

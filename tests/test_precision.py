@@ -36,3 +36,16 @@ def test_standardize_computes_in_the_inputs_precision():
     assert h.dtype == torch.float32 and float(h) == pytest.approx(1.2345, rel=1e-6)
     # a float32 input was already rounded to the nearest 0.0625: the map cannot bring the digits back
     assert abs(float(net.standardize(x.float())) - 1.2345) > 0.1
+
+
+@pytest.mark.parametrize("scale", [1e-50, 1e-5, 1e39, 1e300])
+def test_uniform_sample_weights_of_any_scale_are_no_weights(scale):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X[:, 0] - X[:, 1] * X[:, 2]
+    kw = {"hidden_layer_sizes": (8,), "max_iter": 20, "random_state": 0, "device": "cpu"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = SLNNRegressor(**kw).fit(X, y)
+        weighted = SLNNRegressor(**kw).fit(X, y, sample_weight=np.full(200, scale))
+    np.testing.assert_array_equal(weighted.predict(X), ref.predict(X))
