@@ -10,6 +10,8 @@ CONFIGS = [
     {"hidden_layer_sizes": (16, 8), "hidden_activation": ("slaf", "relu+bn")},
     {"coef_sharing": "unit", "degree": 2},
     {"basis": "chebyshev", "degree": 4},
+    # no batch statistics, full batch, float64: weights are exactly repetitions, as for MLPClassifier
+    {"solver": "lbfgs", "normalize_basis": False, "dtype": "float64"},
 ]
 ESTIMATORS = [cls(**{**_SMALL, **cfg}) for cfg in CONFIGS for cls in (SLNNRegressor, SLNNClassifier)]
 
@@ -21,6 +23,8 @@ _BATCH_STATS = (
 
 
 def expected_failed_checks(estimator):
+    if not estimator.normalize_basis and "+bn" not in str(estimator.hidden_activation):
+        return {}  # every check passes, sample-weight equivalence included
     return {"check_sample_weight_equivalence_on_dense_data": _BATCH_STATS}
 
 
