@@ -1,6 +1,6 @@
 """sklearn-slaf: self-learnable activation functions for scikit-learn."""
 
-from ._base import ExtrapolationWarning
+from ._extrapolation import ExtrapolationWarning
 from ._version import __version__
 from .activation import SLAF
 from .classifier import SLNNClassifier

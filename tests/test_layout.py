@@ -27,9 +27,9 @@ LEVELS = {
     "sklearn_slaf.activation": 3,
     "sklearn_slaf.network": 4,
     "sklearn_slaf.training": 5, "sklearn_slaf.polynomial": 5, "sklearn_slaf.eoc": 5,
-    "sklearn_slaf.plotting": 6, "sklearn_slaf._base": 6,
-    "sklearn_slaf.regressor": 7, "sklearn_slaf.classifier": 7,
-    "sklearn_slaf.demo": 8, "sklearn_slaf.__main__": 9, "sklearn_slaf": 9,
+    "sklearn_slaf.plotting": 6, "sklearn_slaf._extrapolation": 6, "sklearn_slaf._base": 7,
+    "sklearn_slaf.regressor": 8, "sklearn_slaf.classifier": 8,
+    "sklearn_slaf.demo": 9, "sklearn_slaf.__main__": 10, "sklearn_slaf": 10,
 }
 
 
