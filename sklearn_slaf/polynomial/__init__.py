@@ -9,14 +9,17 @@ exactly a polynomial of total degree ``D = k_1 * ... * k_L`` in its inputs.
 * :mod:`._transformer`: :class:`PolynomialFeatureEquivalent`, the expansion as a
   scikit-learn transformer with coefficients and feature names;
 * :mod:`._least_squares`: :func:`compare_with_least_squares`, linear least squares on
-  the same features (the paper's LLS baseline).
+  the same features (the paper's LLS baseline);
+* :mod:`._sobol`: exact Sobol indices by a change of basis (:func:`polynomial_sobol`,
+  :meth:`PolynomialFeatureEquivalent.sobol_indices`).
 
-Imports run one way: algebra <- expansion <- transformer <- least squares.
+Imports run one way: algebra <- expansion, sobol <- transformer <- least squares.
 """
 
 from ._algebra import MonomialIndex, n_monomials
 from ._expansion import DEFAULT_MAX_TERMS, ConditioningWarning, NetworkPolynomial, expand_network
 from ._least_squares import LeastSquaresComparison, compare_with_least_squares
+from ._sobol import SobolIndices, polynomial_sobol, univariate_basis_change
 from ._transformer import PolynomialFeatureEquivalent
 
 __all__ = [
@@ -26,7 +29,10 @@ __all__ = [
     "MonomialIndex",
     "NetworkPolynomial",
     "PolynomialFeatureEquivalent",
+    "SobolIndices",
     "compare_with_least_squares",
     "expand_network",
     "n_monomials",
+    "polynomial_sobol",
+    "univariate_basis_change",
 ]

@@ -1,0 +1,144 @@
+"""Exact Sobol indices against textbook values, brute-force product measures and a Monte Carlo estimator."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+from sklearn_slaf import PolynomialFeatureEquivalent, SLNNClassifier, SLNNRegressor
+from sklearn_slaf.polynomial import polynomial_sobol, univariate_basis_change
+
+N1, N2 = (univariate_basis_change("normal", d) for d in (1, 2))
+
+
+def test_textbook_bilinear_under_standard_normal():
+    a1, a2, b = 1.5, -0.7, 2.0
+    s = polynomial_sobol([[1, 0], [0, 1], [1, 1]], [a1, a2, b], 0.3, [N1, N1], interactions=[(0, 1)])
+    V = a1**2 + a2**2 + b**2
+    assert s.variance == pytest.approx(V, rel=1e-14) and s.mean == pytest.approx(0.3, rel=1e-14)
+    np.testing.assert_allclose(s.first_order, [a1**2 / V, a2**2 / V], rtol=1e-13)
+    np.testing.assert_allclose(s.total, [(a1**2 + b**2) / V, (a2**2 + b**2) / V], rtol=1e-13)
+    assert s.interactions[(0, 1)] == pytest.approx(b**2 / V, rel=1e-13)
+    np.testing.assert_allclose(s.by_order, [(a1**2 + a2**2) / V, b**2 / V], rtol=1e-13)
+
+
+def test_cubic_and_quartic_from_hermite_moments():
+    T3 = univariate_basis_change("normal", 3)
+    s = polynomial_sobol([[3], [1]], [1.0, 1.0], 0.0, [T3])  # x^3 + x: E[x^6] + 2 E[x^4] + E[x^2]
+    assert s.variance == pytest.approx(15 + 6 + 1, rel=1e-13)
+    # x0^2 x1: Var = E[x0^4] E[x1^2] = 3; E[f | x1] = x1 (S1 = 1/3); E[f | x0] = 0
+    s = polynomial_sobol([[2, 1]], [1.0], 0.0, [N2, N1], interactions=[(0, 1)])
+    assert s.variance == pytest.approx(3.0, rel=1e-13) and s.mean == pytest.approx(0.0, abs=1e-14)
+    np.testing.assert_allclose(s.first_order, [0.0, 1 / 3], atol=1e-14)
+    assert s.interactions[(0, 1)] == pytest.approx(2 / 3, rel=1e-13)
+    # x^4: Var = E[x^8] - E[x^4]^2 = 105 - 9
+    assert polynomial_sobol([[4]], [1.0], 0.0, [univariate_basis_change("normal", 4)]).variance == pytest.approx(96)
+
+
+def test_uniform_and_affine_maps():
+    U2 = univariate_basis_change("uniform", 2)
+    assert polynomial_sobol([[2]], [1.0], 0.0, [U2]).variance == pytest.approx(1 / 5 - 1 / 9, rel=1e-13)
+    # x uniform on [2, 6]: variance (6 - 2)^2 / 12; x^2 there: E[x^4] - E[x^2]^2 by the moments of U(2, 6)
+    Ua = univariate_basis_change("uniform", 2, alpha=4.0, beta=2.0)
+    assert polynomial_sobol([[1]], [1.0], 0.0, [Ua]).variance == pytest.approx(16 / 12, rel=1e-13)
+    m = lambda k: (6 ** (k + 1) - 2 ** (k + 1)) / (4 * (k + 1))
+    assert polynomial_sobol([[2]], [1.0], 0.0, [Ua]).variance == pytest.approx(m(4) - m(2) ** 2, rel=1e-12)
+    # normal with mean 1 and sd 3: Var(x^2) = 4 mu^2 s^2 + 2 s^4
+    Na = univariate_basis_change("normal", 2, alpha=1.0, beta=3.0)
+    assert polynomial_sobol([[2]], [1.0], 0.0, [Na]).variance == pytest.approx(4 * 9 + 2 * 81, rel=1e-12)
+
+
+def _grid_oracle(f, cols):
+    """Variance, first-order and total indices of f under the product of the columns' empirical laws, by enumeration."""
+    grid = np.array(list(itertools.product(*cols)))
+    vals = f(grid).reshape([len(c) for c in cols])
+    V = vals.var()
+    n = len(cols)
+    first = [np.var(vals.mean(axis=tuple(k for k in range(n) if k != j))) / V for j in range(n)]
+    total = [np.mean(vals.var(axis=j)) / V for j in range(n)]  # E[Var(f | x_~j)] / V
+    return V, np.array(first), np.array(total)
+
+
+def test_empirical_marginals_match_the_enumerated_product_measure():
+    rng = np.random.default_rng(3)
+    x0, x1 = rng.normal(size=11), rng.exponential(size=9)
+    f = lambda g: g[:, 0] ** 2 * g[:, 1] + 3 * g[:, 0] + g[:, 1] ** 3 - 0.5 * g[:, 0] * g[:, 1]
+    V, first, total = _grid_oracle(f, [x0, x1])
+    bases = [univariate_basis_change("empirical", 2, sample=x0), univariate_basis_change("empirical", 3, sample=x1)]
+    s = polynomial_sobol([[2, 1], [1, 0], [0, 3], [1, 1]], [1.0, 3.0, 1.0, -0.5], 0.0, bases)
+    assert s.variance == pytest.approx(V, rel=1e-9)
+    np.testing.assert_allclose(s.first_order, first, rtol=1e-8)
+    np.testing.assert_allclose(s.total, total, rtol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3)) * [1.0, 2.0, 0.5] + [0.0, 1.0, -3.0]
+    z = (X - X.mean(0)) / X.std(0)
+    y = 2 * z[:, 0] + z[:, 1] * z[:, 2] + 0.5 * z[:, 1] ** 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = SLNNRegressor((12,), degree=2, max_iter=300, learning_rate_init=1e-2, random_state=0, device="cpu",
+                            dtype="float64").fit(X, y)
+    return X, reg, PolynomialFeatureEquivalent(reg).fit(X)
+
+
+def test_trained_network_against_a_monte_carlo_estimate(fitted):
+    X, reg, pfe = fitted
+    s = pfe.sobol_indices("normal")
+    # Saltelli (first order) and Jansen (total) estimators on the model itself, inputs N(offset, scale^2)
+    rng = np.random.default_rng(1)
+    N, d = 40000, X.shape[1]
+    off, scale = reg.module_.input_offset.numpy(), reg.module_.input_scale.numpy()
+    A, B = (off + scale * rng.normal(size=(N, d)) for _ in range(2))
+    fA, fB = reg.predict(A), reg.predict(B)
+    V = np.var(np.r_[fA, fB])
+    for j in range(d):
+        ABj = A.copy()
+        ABj[:, j] = B[:, j]
+        fAB = reg.predict(ABj)
+        first, total = np.mean(fB * (fAB - fA)) / V, 0.5 * np.mean((fA - fAB) ** 2) / V
+        assert s.first_order[j] == pytest.approx(first, abs=0.03)
+        assert s.total[j] == pytest.approx(total, abs=0.03)
+    assert s.variance == pytest.approx(V, rel=0.05)
+    assert s.by_order.sum() == pytest.approx(1.0, rel=1e-12)
+    assert s.by_order[0] == pytest.approx(s.first_order.sum(), rel=1e-12)  # the additive part is the first orders
+
+
+def test_every_distribution_and_coordinates_agree_on_the_same_law(fitted):
+    X, reg, pfe = fitted
+    raw = PolynomialFeatureEquivalent(reg, coordinates="raw").fit(X)
+    for dist in ("normal", "uniform"):
+        a, b = pfe.sobol_indices(dist), raw.sobol_indices(dist)  # the same law in two coordinate systems
+        np.testing.assert_allclose(a.total, b.total, rtol=1e-7)
+        assert a.variance == pytest.approx(b.variance, rel=1e-7)
+    e = pfe.sobol_indices("empirical", X)
+    assert e.table()["total"].to_numpy() == pytest.approx(e.total)
+    assert list(e.table()["feature"]) == ["x0", "x1", "x2"]
+
+
+def test_classifier_outputs_and_bad_input(fitted):
+    X, reg, pfe = fitted
+    y = np.digitize(X[:, 0], [-0.5, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = SLNNClassifier((6,), degree=2, max_iter=20, random_state=0, device="cpu", dtype="float64").fit(X, y)
+    cpf = PolynomialFeatureEquivalent(clf).fit(X)
+    for k in range(3):
+        assert cpf.sobol_indices(output=k).by_order.sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="output"):
+        cpf.sobol_indices(output=3)
+    with pytest.raises(ValueError, match="needs X"):
+        pfe.sobol_indices("empirical")
+    with pytest.raises(ValueError, match="degenerate range"):
+        pfe.sobol_indices("uniform", np.c_[X[:, :2], np.full(len(X), 2.0)])
+    with pytest.raises(ValueError, match="distinct values"):
+        pfe.sobol_indices("empirical", np.c_[X[:, :2], np.tile([0.0, 1.0], len(X) // 2)])
+    with pytest.raises(ValueError, match="distribution must be"):
+        pfe.sobol_indices("cauchy")
+    with pytest.raises(ValueError, match="constant"):
+        polynomial_sobol([[1]], [0.0], 1.0, [N1])
