@@ -19,7 +19,7 @@ Imports run one way: algebra <- expansion, sobol <- transformer <- least squares
 from ._algebra import MonomialIndex, n_monomials
 from ._expansion import DEFAULT_MAX_TERMS, ConditioningWarning, NetworkPolynomial, expand_network
 from ._least_squares import LeastSquaresComparison, compare_with_least_squares
-from ._sobol import SobolIndices, polynomial_sobol, univariate_basis_change
+from ._sobol import SobolIndices, orthonormal_to_monomials, polynomial_sobol, univariate_basis_change
 from ._transformer import PolynomialFeatureEquivalent
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "compare_with_least_squares",
     "expand_network",
     "n_monomials",
+    "orthonormal_to_monomials",
     "polynomial_sobol",
     "univariate_basis_change",
 ]

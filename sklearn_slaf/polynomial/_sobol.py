@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.polynomial import hermite_e, legendre
 
-__all__ = ["SobolIndices", "polynomial_sobol", "univariate_basis_change"]
+__all__ = ["SobolIndices", "orthonormal_to_monomials", "polynomial_sobol", "univariate_basis_change"]
 
 
 def univariate_basis_change(kind: str, degree: int, *, alpha: float = 0.0, beta: float = 1.0,
@@ -218,3 +218,37 @@ def polynomial_sobol(powers, coef, intercept: float, bases: list[np.ndarray], *,
     names = np.asarray([f"x{j}" for j in range(n)] if feature_names is None else feature_names, dtype=object)
     coefficients = {tuple(int(v) for v in d): float(c) for d, c in zip(digits, vals)}
     return SobolIndices(names, mean, variance, first, total, by_order, shares, coefficients)
+
+
+def orthonormal_to_monomials(coefficients: dict, bases: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, float]:
+    """Convert ``{multi-index: d}`` in the orthonormal product basis back to monomials.
+
+    The inverse of the change of basis of :func:`polynomial_sobol` (each ``T_j`` is
+    triangular, so is its inverse). Returns ``(powers, coef, intercept)`` with the
+    constant separated; monomials that cancel exactly are dropped.
+
+    Examples
+    --------
+    >>> from sklearn_slaf.polynomial import orthonormal_to_monomials, univariate_basis_change
+    >>> T = univariate_basis_change("normal", 2)
+    >>> powers, coef, c0 = orthonormal_to_monomials({(2,): 2 ** 0.5}, [T])  # sqrt(2) psi_2 = x^2 - 1
+    >>> powers.tolist(), coef.round(12).tolist(), round(c0, 12)
+    ([[2]], [1.0], -1.0)
+    """
+    if not coefficients:
+        return np.zeros((0, len(bases)), np.int64), np.zeros(0), 0.0
+    digits = np.array(list(coefficients), dtype=np.int64).reshape(len(coefficients), -1)
+    n = digits.shape[1]
+    base = max(int(digits.max()) + 1, 1)
+    weights = base ** np.arange(n, dtype=np.int64)
+    keys, vals = digits @ weights, np.array(list(coefficients.values()), dtype=float)
+    for j in range(n):
+        top = int(digits[:, j].max())
+        if top > 0:
+            inv = np.linalg.inv(bases[j][: top + 1, : top + 1])  # psi_l = sum_k inv[l, k] c^k
+            keys, vals = _expand_variable(keys, vals, j, base, inv)
+    powers = (keys[:, None] // weights) % base
+    const = ~(powers > 0).any(axis=1)
+    scale = np.abs(vals).max(initial=0.0)
+    keep = ~const & (np.abs(vals) > 1e-14 * scale)
+    return powers[keep], vals[keep], float(vals[const].sum())

@@ -23,7 +23,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 from ..network import module_of
 from ._algebra import MonomialIndex
 from ._expansion import DEFAULT_MAX_TERMS, ConditioningWarning, expand_network
-from ._sobol import SobolIndices, polynomial_sobol, univariate_basis_change
+from ._sobol import SobolIndices, orthonormal_to_monomials, polynomial_sobol, univariate_basis_change
 
 __all__ = ["PolynomialFeatureEquivalent"]
 
@@ -450,6 +450,80 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         coef, intercept = self._coef_2d()
         o = self._check_output(output, coef.shape[0])
+        bases = self._sobol_bases(distribution, X)
+        return polynomial_sobol(self.powers_, coef[o], float(intercept[o]), bases,
+                                feature_names=_check_feature_names_in(self, None), interactions=interactions)
+
+    def compact(self, n_terms: int | None = None, *, tol: float | None = None, distribution: str = "normal",
+                X=None, output: int = 0) -> PolynomialFeatureEquivalent:
+        """The polynomial truncated to its most important terms, L2-optimally under ``distribution``.
+
+        The truncation keeps the largest coefficients in the orthonormal basis of the
+        inputs' law (:meth:`sobol_indices`), which is the best approximation with that many
+        basis terms in mean square under that law, and converts back to monomials.
+
+        Parameters
+        ----------
+        n_terms : int, optional
+            Orthonormal terms to keep (the constant not counted).
+        tol : float, optional
+            Instead: keep the fewest terms whose dropped share of the variance is at most
+            ``tol``. Give exactly one of ``n_terms`` and ``tol``.
+        distribution, X, output
+            As for :meth:`sobol_indices`.
+
+        Returns
+        -------
+        PolynomialFeatureEquivalent
+            A copy whose ``powers_``, ``coef_`` and ``intercept_`` are the compact form of
+            that output (``transform``, ``terms_``, ``to_latex`` and ``to_sympy`` all read
+            it), with ``compact_r2_``: the R² of the compact form against the full
+            polynomial under ``distribution`` (exact: one minus the dropped variance share).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_slaf import SLNNRegressor, PolynomialFeatureEquivalent
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(300, 3))
+        >>> reg = SLNNRegressor((8,), degree=2, max_iter=200, random_state=0, dtype="float64").fit(
+        ...     X, X[:, 0] + X[:, 1] * X[:, 2])
+        >>> small = PolynomialFeatureEquivalent(reg).fit(X).compact(n_terms=2)
+        >>> 0 < small.compact_r2_ <= 1, small.n_output_features_ <= 9
+        (True, True)
+        """
+        if (n_terms is None) == (tol is None):
+            raise ValueError("give exactly one of n_terms and tol.")
+        s = self.sobol_indices(distribution, X, output=output)
+        bases = self._sobol_bases(distribution, X)
+        items = [(k, v) for k, v in s.coefficients.items() if any(k)]
+        items.sort(key=lambda kv: -abs(kv[1]))
+        sq = np.array([v * v for _, v in items])
+        if n_terms is not None:
+            if isinstance(n_terms, bool) or not isinstance(n_terms, Integral) or n_terms < 1:
+                raise ValueError(f"n_terms must be an integer >= 1; got {n_terms!r} (0 terms would be the mean).")
+            m = min(int(n_terms), len(items))
+        else:
+            if not 0 <= tol < 1:
+                raise ValueError(f"tol (the variance share that may be dropped) must be in [0, 1); got {tol!r}.")
+            dropped = (sq.sum() - np.cumsum(sq)) / s.variance  # after keeping 1, 2, ... terms
+            m = int(np.argmax(dropped <= tol)) + 1
+        kept = dict(items[:m])
+        kept[(0,) * self.n_features_in_] = s.mean
+        powers, coef, intercept = orthonormal_to_monomials(kept, bases)
+        index = {tuple(int(e) for e in row): i for i, row in enumerate(MonomialIndex(
+            self.n_features_in_, self.degree_).powers)}
+        cols = np.array([index[tuple(int(e) for e in row)] for row in powers], dtype=np.int64)
+        order = np.argsort(cols, kind="stable")  # keep PolynomialFeatures' graded order
+        out = copy.copy(self)
+        out._columns, out.powers_ = cols[order], powers[order].astype(np.int64)
+        out.coef_, out.intercept_ = coef[order], intercept
+        out.n_output_features_ = int(cols.size)
+        out.compact_r2_ = float(1.0 - sq[m:].sum() / s.variance)
+        return out
+
+    def _sobol_bases(self, distribution: str, X) -> list[np.ndarray]:
+        """Per input, the change of basis into the orthonormal polynomials of its law, in our coordinates."""
         std = self.coordinates == "standardized"
         off, scale = np.asarray(self._offset, float), np.asarray(self._scale, float)
         top = self.powers_.max(axis=0, initial=0)
@@ -478,8 +552,7 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
                 bases.append(univariate_basis_change("empirical", int(top[j]), sample=col))
             else:
                 raise ValueError(f"distribution must be 'normal', 'uniform' or 'empirical'; got {distribution!r}.")
-        return polynomial_sobol(self.powers_, coef[o], float(intercept[o]), bases,
-                                feature_names=_check_feature_names_in(self, None), interactions=interactions)
+        return bases
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

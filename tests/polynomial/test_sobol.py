@@ -142,3 +142,46 @@ def test_classifier_outputs_and_bad_input(fitted):
         pfe.sobol_indices("cauchy")
     with pytest.raises(ValueError, match="constant"):
         polynomial_sobol([[1]], [0.0], 1.0, [N1])
+
+
+# ---------------------------------------------------------------------------- compact formulas
+def _poly_value(p, X):
+    return p.transform(X) @ np.atleast_1d(p.coef_).T + p.intercept_
+
+
+def test_compact_with_every_term_is_the_full_polynomial(fitted):
+    X, reg, pfe = fitted
+    full = pfe.compact(n_terms=10**6)
+    assert full.compact_r2_ == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(_poly_value(full, X), reg.predict(X), rtol=1e-9, atol=1e-9)
+
+
+def test_compact_r2_is_exact_on_the_enumerated_product_measure(fitted):
+    X, reg, pfe = fitted
+    small = X[:8]  # the empirical law of 8 rows per column: a product grid of 512 points
+    grid = np.array(list(itertools.product(*small.T)))
+    truth = reg.predict(grid)
+    r2 = []
+    for m in (1, 2, 4, 8):
+        c = pfe.compact(n_terms=m, distribution="empirical", X=small)
+        pred = _poly_value(c, grid)
+        exact = 1 - np.mean((pred - truth) ** 2) / np.var(truth)
+        assert c.compact_r2_ == pytest.approx(exact, abs=1e-9)
+        r2.append(c.compact_r2_)
+    assert r2 == sorted(r2)  # more terms never fit worse
+
+
+def test_compact_by_tolerance_keeps_the_fewest_terms(fitted):
+    X, reg, pfe = fitted
+    c = pfe.compact(tol=0.05)
+    assert c.compact_r2_ >= 0.95
+    r2 = [pfe.compact(n_terms=m).compact_r2_ for m in range(1, 30)]
+    fewest = next(m for m, v in enumerate(r2, start=1) if v >= 0.95)
+    assert c.compact_r2_ == pytest.approx(r2[fewest - 1], abs=1e-12)
+    if fewest > 1:
+        assert r2[fewest - 2] < 0.95
+    latex = c.to_latex(max_terms=None)
+    assert latex.count("x_{") >= 1
+    for bad in ({"n_terms": 0}, {"tol": 1.0}, {}, {"n_terms": 2, "tol": 0.1}):
+        with pytest.raises(ValueError):
+            pfe.compact(**bad)
