@@ -522,6 +522,62 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         out.compact_r2_ = float(1.0 - sq[m:].sum() / s.variance)
         return out
 
+    def to_sklearn(self):
+        """The polynomial as a plain scikit-learn pipeline: no torch needed to load or run it.
+
+        ``StandardScaler`` (the network's input standardisation, for
+        ``coordinates="standardized"``) -> ``PolynomialFeatures(degree_)`` -> a
+        ``ColumnTransformer`` keeping the retained monomials -> ``LinearRegression``
+        (regressors) or ``LogisticRegression`` (classifiers, whose ``decision_function``
+        and ``predict_proba`` are then the network's) with the polynomial's coefficients.
+        Every step is a stock scikit-learn class, so the pipeline pickles with joblib and
+        loads with ``skops.io`` trusting scikit-learn types only.
+
+        Returns
+        -------
+        sklearn.pipeline.Pipeline
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_slaf import SLNNRegressor, PolynomialFeatureEquivalent
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 2))
+        >>> reg = SLNNRegressor((4,), degree=2, max_iter=20, random_state=0, dtype="float64").fit(X, X[:, 0])
+        >>> pipe = PolynomialFeatureEquivalent(reg).fit(X).to_sklearn()
+        >>> bool(np.allclose(pipe.predict(X), reg.predict(X), rtol=1e-9, atol=1e-12))
+        True
+        """
+        from sklearn.compose import ColumnTransformer
+        from sklearn.linear_model import LinearRegression, LogisticRegression
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+
+        check_is_fitted(self)
+        n = self.n_features_in_
+        coef, intercept = self._coef_2d()
+        steps = []
+        if self.coordinates == "standardized":
+            scaler = StandardScaler()
+            scaler.mean_, scaler.scale_ = np.asarray(self._offset, float), np.asarray(self._scale, float)
+            scaler.var_, scaler.n_features_in_, scaler.n_samples_seen_ = scaler.scale_**2, n, 1
+            steps.append(("scale", scaler))
+        monomials = PolynomialFeatures(self.degree_, include_bias=False).fit(np.zeros((1, n)))
+        steps.append(("monomials", monomials))
+        select = ColumnTransformer([("kept", "passthrough", (self._columns - 1).tolist())])
+        select.fit(np.zeros((1, monomials.n_output_features_)))
+        steps.append(("select", select))
+        if is_classifier(self.estimator_):
+            head = LogisticRegression()
+            head.classes_ = np.asarray(self.estimator_.classes_)
+        else:
+            head = LinearRegression()
+        head.coef_ = coef if coef.shape[0] > 1 or is_classifier(self.estimator_) else coef[0]
+        head.intercept_ = np.asarray(intercept, float) if head.coef_.ndim == 2 else float(intercept[0])
+        head.n_features_in_ = int(self._columns.size)
+        steps.append(("linear", head))
+        return Pipeline(steps)
+
     def _sobol_bases(self, distribution: str, X) -> list[np.ndarray]:
         """Per input, the change of basis into the orthonormal polynomials of its law, in our coordinates."""
         std = self.coordinates == "standardized"
