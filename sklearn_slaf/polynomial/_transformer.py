@@ -447,12 +447,17 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         >>> bool(s.total[0] > s.first_order[0] - 1e-12), round(float(s.by_order.sum()), 12)
         (True, 1.0)
         """
+        return self._sobol(distribution, X, output, interactions)[0]
+
+    def _sobol(self, distribution, X, output, interactions=None) -> tuple[SobolIndices, list[np.ndarray]]:
+        """The Sobol indices of one output and the per-input basis changes they were computed with."""
         check_is_fitted(self)
         coef, intercept = self._coef_2d()
         o = self._check_output(output, coef.shape[0])
         bases = self._sobol_bases(distribution, X)
-        return polynomial_sobol(self.powers_, coef[o], float(intercept[o]), bases,
-                                feature_names=_check_feature_names_in(self, None), interactions=interactions)
+        s = polynomial_sobol(self.powers_, coef[o], float(intercept[o]), bases,
+                             feature_names=_check_feature_names_in(self, None), interactions=interactions)
+        return s, bases
 
     def compact(self, n_terms: int | None = None, *, tol: float | None = None, distribution: str = "normal",
                 X=None, output: int = 0) -> PolynomialFeatureEquivalent:
@@ -494,8 +499,7 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         """
         if (n_terms is None) == (tol is None):
             raise ValueError("give exactly one of n_terms and tol.")
-        s = self.sobol_indices(distribution, X, output=output)
-        bases = self._sobol_bases(distribution, X)
+        s, bases = self._sobol(distribution, X, output)
         items = [(k, v) for k, v in s.coefficients.items() if any(k)]
         items.sort(key=lambda kv: -abs(kv[1]))
         sq = np.array([v * v for _, v in items])
@@ -511,9 +515,11 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         kept = dict(items[:m])
         kept[(0,) * self.n_features_in_] = s.mean
         powers, coef, intercept = orthonormal_to_monomials(kept, bases)
-        index = {tuple(int(e) for e in row): i for i, row in enumerate(MonomialIndex(
-            self.n_features_in_, self.degree_).powers)}
-        cols = np.array([index[tuple(int(e) for e in row)] for row in powers], dtype=np.int64)
+        # columns of the kept monomials in the full graded index: match base-(D + 1) keys of the exponents
+        weights = (self.degree_ + 1) ** np.arange(self.n_features_in_, dtype=np.int64)
+        full = MonomialIndex(self.n_features_in_, self.degree_).powers.astype(np.int64) @ weights
+        order_full = np.argsort(full)
+        cols = order_full[np.searchsorted(full, powers @ weights, sorter=order_full)]
         order = np.argsort(cols, kind="stable")  # keep PolynomialFeatures' graded order
         out = copy.copy(self)
         out._columns, out.powers_ = cols[order], powers[order].astype(np.int64)

@@ -154,11 +154,11 @@ class Trainer:
         self._slafs = [m for m in module.modules() if isinstance(m, SLAF)]
         self.param_groups = _param_groups(module)
         self.epoch_improved = False
-        opt = self.state.optimizer
-        if opt is None or not self._reusable(opt):
+        self.solver: Solver | None = self._reused_solver(self.state.optimizer)
+        if self.solver is None:
             # new, or the set of trainable parameters changed (e.g. a layer frozen between partial_fit calls)
-            opt = self.state.optimizer = self.make_optimizer()
-        self.solver: Solver = solver_for(opt, self)
+            self.state.optimizer = self.make_optimizer()
+            self.solver = solver_for(self.state.optimizer, self)
 
     # ------------------------------------------------------------------ what subclasses may override
     def make_optimizer(self):
@@ -233,12 +233,13 @@ class Trainer:
         """Whether the engine can compute this trainer's loss: an SLNN, a closed-form loss, ``batch_loss`` kept."""
         return type(self).batch_loss is Trainer.batch_loss and Engine.supports(self.module, self.loss_fn)
 
-    def _reusable(self, opt) -> bool:
-        params = [p for g in self.param_groups for p in g]
+    def _reused_solver(self, opt) -> Solver | None:
+        """The solver of the optimiser kept from an earlier call, if it still fits this run."""
         overridden = type(self).make_optimizer is not Trainer.make_optimizer
-        if not (overridden or isinstance(opt, _OPTIMIZER_OF[self.config.solver])):
-            return False
-        return solver_for(opt, self).fits(params)
+        if opt is None or not (overridden or isinstance(opt, _OPTIMIZER_OF[self.config.solver])):
+            return None
+        solver = solver_for(opt, self)
+        return solver if solver.fits([p for g in self.param_groups for p in g]) else None
 
     def batches(self, n: int, device: torch.device) -> list[torch.Tensor]:
         """Index tensors of one epoch's mini-batches (shuffled if ``config.shuffle``)."""
