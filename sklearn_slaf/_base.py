@@ -23,12 +23,14 @@ from ._version import __version__
 from .activation import COEF_SHARING, SLAF
 from .eoc import edge_of_chaos_init
 from .network import SLNN, WEIGHT_INITS
-from .training import COEF_PENALTIES, SOLVERS, TrainConfig, Trainer, TrainState
+from ._warnings import warn_user
+from .training import LR_FLOOR, COEF_PENALTIES, SCHEDULES, SOLVERS, TrainConfig, Trainer, TrainState
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _PREDICT_CHUNK = 8192
 _ROW_BLOCK = 64
 _CHECK_CHUNK = 8192  # rows per pass of the closing finiteness and range check: bounds its memory
+_RECALIBRATION_ROWS = 20000  # rows whose statistics become the running statistics of the normalised layers
 def resolve_device(device) -> torch.device:
     """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a ``torch.device`` into a device."""
     if isinstance(device, torch.device):
@@ -64,6 +66,12 @@ def _weighted_scaling(A: np.ndarray, w: np.ndarray | None, chunk: int = 65536) -
     return mean, std
 
 
+def _read_only(t: torch.Tensor) -> np.ndarray:
+    a = t.detach().cpu().numpy()
+    a.flags.writeable = False
+    return a
+
+
 # the network draws the named schemes itself; the edge of chaos needs the mean-field maths of eoc
 _WEIGHT_INITS = {**{name: name for name in WEIGHT_INITS}, "edge_of_chaos": edge_of_chaos_init}
 
@@ -89,7 +97,14 @@ class BaseSLNN(BaseEstimator):
         "hidden_activation": [str, list, tuple],
         "weight_init": [StrOptions(set(_WEIGHT_INITS))],
         "solver": [StrOptions(set(SOLVERS))],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
         "coef_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "coef_alpha": [Interval(Real, 0, None, closed="left")],
@@ -125,7 +140,14 @@ class BaseSLNN(BaseEstimator):
         hidden_activation="slaf",
         weight_init="xavier",
         solver="adam",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        momentum=0.9,
+        nesterovs_momentum=True,
         coef_learning_rate=None,
         alpha=1e-4,
         coef_alpha=0.0,
@@ -157,7 +179,14 @@ class BaseSLNN(BaseEstimator):
         self.hidden_activation = hidden_activation
         self.weight_init = weight_init
         self.solver = solver
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.coef_learning_rate = coef_learning_rate
         self.alpha = alpha
         self.coef_alpha = coef_alpha
@@ -197,6 +226,10 @@ class BaseSLNN(BaseEstimator):
         batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
         return TrainConfig(
             solver=self.solver, learning_rate=self.learning_rate_init, coef_learning_rate=self.coef_learning_rate,
+            # L-BFGS's line search picks its steps: no schedule, as in MLPRegressor
+            schedule="constant" if self.solver == "lbfgs" else self.learning_rate, power_t=self.power_t,
+            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, momentum=self.momentum,
+            nesterov=self.nesterovs_momentum, smoothing=self.n_iter_no_change,
             alpha=self.alpha, coef_alpha=self.coef_alpha, coef_penalty=self.coef_penalty,
             clip_grad_norm=self.clip_grad_norm, batch_size=batch, max_iter=self.max_iter, tol=self.tol,
             n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle, verbose=self.verbose,
@@ -289,24 +322,31 @@ class BaseSLNN(BaseEstimator):
             # optimiser with the current settings; partial_fit keeps the optimiser's moments
             st = self._state
             st.best_validation_score, st.no_improvement, st.converged = -np.inf, 0, False
-            st.optimizer, st.backoffs, st.interrupted = None, 0, False
+            st.optimizer, st.backoffs, st.interrupted, st.lr_exhausted = None, 0, False, False
+            st.recent_losses, st.recent_scores, st.best_smoothed_score = [], [], -np.inf
         if self.early_stopping and not incremental:
             X, Y, sw, val = self._split_validation(X, Y, sw)
         else:
             val = None
         Xt, Yt = self._tensor(X, inputs=True), self._tensor(Y)
         Wt = None if sw is None else self._tensor(sw)
+        calibration = self._calibration_rows(Xt)
         validation = score_fn = None
         if val is not None:
             Xv, Yv, Wv, yv_raw = val
             validation = (self._tensor(Xv, inputs=True), self._tensor(Yv), None if Wv is None else self._tensor(Wv))
-            score_fn = lambda m: self._score_module(m, validation[0], yv_raw, Wv)
+
+            def score_fn(m):
+                # scored as it would predict: a model restored as the best is then exactly that model
+                self._recalibrate(calibration)
+                return self._score_module(m, validation[0], yv_raw, Wv)
+
         trainer = Trainer(self.module_, self._make_loss(), config, self._generator, self._state)
         epochs = 1 if incremental else None
         try:
             trainer.run(Xt, Yt, Wt, validation, score_fn, epochs=epochs, early_stopping=validation is not None)
             if not incremental:
-                self._recalibrate(Xt)
+                self._recalibrate(calibration)
             self._check_finite(Xt, incremental)
         finally:
             _kernels.clear_scratch()
@@ -359,9 +399,16 @@ class BaseSLNN(BaseEstimator):
                 "learning_rate_init or degree, or set clip_grad_norm (e.g. 1.0)."
             )
 
+    def _calibration_rows(self, Xt: torch.Tensor) -> torch.Tensor:
+        """The training rows (a fixed random subsample of large data) whose statistics the model keeps."""
+        if Xt.shape[0] <= _RECALIBRATION_ROWS:
+            return Xt
+        idx = torch.randperm(Xt.shape[0], generator=self._generator)[:_RECALIBRATION_ROWS].to(Xt.device)
+        return Xt[idx]
+
     @torch.no_grad()
-    def _recalibrate(self, Xt: torch.Tensor) -> None:
-        """Set running statistics to those of the final weights on (a subsample of) the training data.
+    def _recalibrate(self, Xc: torch.Tensor) -> None:
+        """Set running statistics to those of the current weights on the calibration rows ``Xc``.
 
         One forward pass in training mode with momentum 1 makes every SLAF/BatchNorm layer's
         running statistics the exact batch statistics of that pass, layer after layer
@@ -370,16 +417,14 @@ class BaseSLNN(BaseEstimator):
         # (module, name of its momentum): SLAF layers and batch normalisation
         norm = [(m, "normalize_momentum" if isinstance(m, SLAF) else "momentum") for m in self.module_.modules()
                 if isinstance(m, (SLAF, torch.nn.modules.batchnorm._BatchNorm))]
-        if not norm or Xt.shape[0] < 2:
+        if not norm or Xc.shape[0] < 2:
             return
-        n = min(Xt.shape[0], 20000)
-        idx = torch.randperm(Xt.shape[0], generator=self._generator)[:n].to(Xt.device)
         saved = [getattr(m, name) for m, name in norm]
         try:
             for m, name in norm:
                 setattr(m, name, 1.0)
             self.module_.train()
-            self.module_(Xt[idx])
+            self.module_(Xc)
         finally:
             for (m, name), mom in zip(norm, saved):
                 setattr(m, name, mom)
@@ -392,13 +437,24 @@ class BaseSLNN(BaseEstimator):
         self.validation_scores_ = list(state.validation_scores) if self.early_stopping else None
         self.best_validation_score_ = state.best_validation_score if self.early_stopping else None
         self.best_loss_ = state.best_loss
+        self.loss_ = state.loss_curve[-1] if state.loss_curve else np.nan
         self.n_iter_ = state.n_iter
         self.t_ = state.t
-        if not (incremental or state.converged or state.interrupted):
-            warnings.warn(
-                f"{type(self).__name__}: stopped after max_iter={self.max_iter} epochs without converging "
-                f"(tol={self.tol}); increase max_iter or tol.", ConvergenceWarning, stacklevel=3,
+        if state.lr_exhausted and not state.interrupted:
+            warn_user(
+                f"{type(self).__name__}: the learning_rate={self.learning_rate!r} schedule drove the learning rate "
+                f"below {LR_FLOOR:g} times learning_rate_init after {self.n_iter_} epochs, before the loss converged; "
+                f"lower power_t or use learning_rate='adaptive' or 'constant'.", ConvergenceWarning,
             )
+        elif not (incremental or state.converged or state.interrupted or self._budget_is_the_end()):
+            warn_user(
+                f"{type(self).__name__}: stopped after max_iter={self.max_iter} epochs without converging "
+                f"(tol={self.tol}); increase max_iter or tol.", ConvergenceWarning,
+            )
+
+    def _budget_is_the_end(self) -> bool:
+        """Whether ending at max_iter is the design: a cosine schedule anneals to the last epoch."""
+        return self.learning_rate == "cosine" and self.solver != "lbfgs"
 
     # ------------------------------------------------------------------ prediction
     @torch.no_grad()
@@ -441,6 +497,29 @@ class BaseSLNN(BaseEstimator):
         out = self.module_.forward_observed(self._tensor(X, inputs=True), probe)[:n].double().cpu().numpy()
         probe.end_call(n)
         return out
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weight matrices of the linear layers, ``coefs_[i]`` of shape ``(n_in, n_out)`` as in ``MLPRegressor``.
+
+        Read-only numpy views of the fitted network's weights (copies when it lives on a
+        GPU). The first layer reads the *standardised* inputs and the last writes the
+        standardised targets (``module_.input_offset``/``input_scale`` and the output's).
+        """
+        check_is_fitted(self, "module_")
+        return [_read_only(lin.weight.T) for lin in self.module_.linear_layers]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Bias vectors of the linear layers (read-only views, as :attr:`coefs_`)."""
+        check_is_fitted(self, "module_")
+        return [_read_only(lin.bias) for lin in self.module_.linear_layers]
+
+    @property
+    def n_layers_(self) -> int:
+        """Number of layers, input and output included (``MLPRegressor``'s count)."""
+        check_is_fitted(self, "module_")
+        return len(self.module_.linear_layers) + 1
 
     @property
     def activation_coefs_(self) -> list[np.ndarray | None]:

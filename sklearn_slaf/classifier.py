@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSLNN
 from .training import LogisticLoss, SoftmaxCrossEntropy
@@ -86,6 +87,7 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
             if labels.size < 2:
                 raise ValueError(f"SLNNClassifier needs samples of at least 2 classes; got 1 class ({labels[0]!r}).")
             self.classes_ = labels
+            self.n_outputs_ = 1 if labels.size == 2 else labels.size
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
             # scikit-learn's rule for partial_fit: the classes are fixed by the first call
             raise ValueError(
@@ -96,6 +98,12 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
         if missing.size:
             raise ValueError(f"y contains labels {missing.tolist()} not in classes_ {self.classes_.tolist()}.")
         return np.searchsorted(self.classes_, y).astype(np.float64)[:, None]
+
+    @property
+    def out_activation_(self) -> str:
+        """``"logistic"`` for binary problems (one logit), ``"softmax"`` otherwise (``MLPClassifier``'s names)."""
+        check_is_fitted(self, "module_")
+        return "logistic" if self._binary else "softmax"
 
     @property
     def _binary(self) -> bool:

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSLNN, _weighted_scaling
 from .training import SquaredError
@@ -142,6 +143,12 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
     >>> reg.module_.total_degree
     2
     """
+
+    @property
+    def out_activation_(self) -> str:
+        """``"identity"``: the output layer is linear (``MLPRegressor``'s name)."""
+        check_is_fitted(self, "module_")
+        return "identity"
 
     def _y_validation(self) -> dict:
         return {"multi_output": True, "y_numeric": True}

@@ -15,12 +15,15 @@ Imports run one way: optim, losses <- engine <- solvers, callbacks <- trainer. T
 """
 
 from ._callbacks import (
+    ADAPTIVE_FLOOR,
+    LR_FLOOR,
     RETRY,
     STOP,
     Callback,
     Convergence,
     DivergenceGuard,
     History,
+    LearningRateSchedule,
     ProgressBar,
     TrainingDivergedError,
     Validation,
@@ -29,9 +32,11 @@ from ._engine import Engine
 from ._losses import LogisticLoss, SoftmaxCrossEntropy, SquaredError, weighted_mean
 from ._optim import FlatAdamW, FlatParameters, FlatSGDW
 from ._solvers import FirstOrderSolver, LBFGSSolver, Solver, TorchSolver, solver_for
-from ._trainer import COEF_PENALTIES, SOLVERS, TrainConfig, Trainer, TrainState
+from ._trainer import COEF_PENALTIES, SCHEDULES, SOLVERS, TrainConfig, Trainer, TrainState
 
 __all__ = [
+    "ADAPTIVE_FLOOR",
+    "LR_FLOOR",
     "RETRY",
     "STOP",
     "Callback",
@@ -40,6 +45,7 @@ __all__ = [
     "FirstOrderSolver",
     "History",
     "LBFGSSolver",
+    "LearningRateSchedule",
     "ProgressBar",
     "Solver",
     "TorchSolver",
@@ -51,6 +57,7 @@ __all__ = [
     "FlatParameters",
     "FlatSGDW",
     "LogisticLoss",
+    "SCHEDULES",
     "SOLVERS",
     "SoftmaxCrossEntropy",
     "SquaredError",

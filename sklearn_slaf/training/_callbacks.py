@@ -24,7 +24,8 @@ import warnings
 import torch
 from torch import nn
 
-__all__ = ["Callback", "Convergence", "DivergenceGuard", "History", "ProgressBar", "RETRY", "STOP", "Validation"]
+__all__ = ["Callback", "Convergence", "DivergenceGuard", "History", "LearningRateSchedule", "ProgressBar", "RETRY",
+           "STOP", "Validation"]
 
 RETRY = "retry"
 STOP = "stop"
@@ -33,6 +34,25 @@ STOP = "stop"
 # an epoch loss this many times the lowest one (and above this many) is a divergence that has
 # not reached inf yet, and is backed off like one.
 EXPLODED = 1e3
+
+# A schedule that takes the learning rate below this share of its initial value has stopped
+# training without converging; "adaptive" ends, converged, below ADAPTIVE_FLOOR (MLPRegressor's
+# 1e-6 at its default rate of 1e-3), dividing by ADAPTIVE_FACTOR at each plateau.
+LR_FLOOR = 1e-6
+ADAPTIVE_FLOOR = 1e-3
+ADAPTIVE_FACTOR = 5.0
+
+
+def _smooth(recent: list[float], value: float, window: int) -> float:
+    """Append ``value`` to ``recent`` (kept to ``window`` values) and return their median.
+
+    A median, not a mean: one spiking epoch does not hold the smoothed value up for long.
+    """
+    recent.append(value)
+    del recent[:-window]
+    ordered = sorted(recent)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -152,18 +172,31 @@ class DivergenceGuard(Callback):
 
 
 class History(Callback):
-    """Record the epoch: ``n_iter``, ``loss_curve``, ``best_loss``; mark it improved by ``tol``."""
+    """Record the epoch: ``n_iter``, ``loss_curve``, ``best_loss``; mark it improved by ``tol``.
+
+    An epoch improves when its loss beats the lowest so far by ``tol`` (``MLPRegressor``'s
+    rule) *or* the median of the last ``config.smoothing`` epoch losses beats the lowest such
+    median by ``tol``: a mini-batch epoch loss can jump by more than it falls from one epoch
+    to the next, and the raw rule alone then stops while the loss still falls.
+    """
 
     def on_epoch_end(self, trainer, loss: float) -> None:
         st = trainer.state
         st.n_iter += 1
         st.loss_curve.append(loss)
-        trainer.epoch_improved = loss < st.best_loss - trainer.config.tol
+        tol = trainer.config.tol
+        st.smoothed_loss = _smooth(st.recent_losses, loss, trainer.config.smoothing)
+        trainer.epoch_improved = loss < st.best_loss - tol or st.smoothed_loss < st.best_smoothed_loss - tol
+        st.best_smoothed_loss = min(st.best_smoothed_loss, st.smoothed_loss)
         st.best_loss = min(st.best_loss, loss)
 
 
 class Validation(Callback):
     """Score held-out data after each epoch; improvement is then judged on that score.
+
+    An epoch improves as :class:`History` judges the loss: its score, or the median of the
+    recent scores, beats the best so far by ``tol``. The weights restored are those of the
+    best score.
 
     Parameters
     ----------
@@ -182,10 +215,14 @@ class Validation(Callback):
 
     def on_epoch_end(self, trainer, loss: float) -> None:
         st, tol = trainer.state, trainer.config.tol
-        st.validation_loss_curve.append(trainer.evaluate(*self.data))
+        # first: score_fn may prepare the module for evaluation (the estimators recalibrate its statistics)
         score = float(self.score_fn(trainer.module))
+        st.validation_loss_curve.append(trainer.evaluate(*self.data))
         st.validation_scores.append(score)
-        trainer.epoch_improved = score > st.best_validation_score + tol
+        st.smoothed_score = _smooth(st.recent_scores, score, trainer.config.smoothing)
+        trainer.epoch_improved = (score > st.best_validation_score + tol
+                                  or st.smoothed_score > st.best_smoothed_score + tol)
+        st.best_smoothed_score = max(st.best_smoothed_score, st.smoothed_score)
         if score > st.best_validation_score:
             st.best_validation_score = score
             if self.best is not None:
@@ -197,15 +234,62 @@ class Validation(Callback):
 
 
 class Convergence(Callback):
-    """Stop after more than ``n_iter_no_change`` epochs in a row without improvement."""
+    """Stop after more than ``n_iter_no_change`` epochs in a row without improvement.
+
+    With the ``"adaptive"`` schedule a plateau divides the learning rate by
+    :data:`ADAPTIVE_FACTOR` instead, and training stops, converged, once the rate would
+    fall below :data:`ADAPTIVE_FLOOR` times its initial value (``MLPRegressor``'s rule).
+    """
 
     def on_epoch_end(self, trainer, loss: float) -> str | None:
         st = trainer.state
         st.no_improvement = 0 if trainer.epoch_improved else st.no_improvement + 1
         if st.no_improvement > trainer.config.n_iter_no_change:
+            if trainer.config.schedule == "adaptive" and st.lr_scale > ADAPTIVE_FLOOR:
+                trainer.set_lr_scale(st.lr_scale / ADAPTIVE_FACTOR)
+                st.no_improvement = 0
+                return None
             st.converged = True
             return STOP
         return None
+
+
+class LearningRateSchedule(Callback):
+    """Set the learning rate of every epoch from the schedule's rule.
+
+    * ``"invscaling"``: ``lr = learning_rate / (t + 1) ** power_t`` with ``t`` the training
+      samples seen (``MLPRegressor``'s rule);
+    * ``"cosine"``: ``lr = learning_rate * (1 + cos(pi e / E)) / 2`` for the ``e``-th epoch of
+      the optimiser's ``E = max_iter`` (one ``fit``; ``partial_fit`` calls count as epochs).
+
+    A rate that falls below :data:`LR_FLOOR` times the initial one stops training and marks
+    it ``lr_exhausted`` (the estimators then warn that it did not converge).
+    """
+
+    def __init__(self, kind: str, power_t: float, epochs: int) -> None:
+        self.kind, self.power_t, self.epochs = kind, power_t, epochs
+
+    def factor(self, trainer) -> float:
+        st = trainer.state
+        if self.kind == "invscaling":
+            return (st.t + 1.0) ** -self.power_t
+        e = min(st.n_iter - st.schedule_start, self.epochs)
+        return 0.5 * (1.0 + math.cos(math.pi * e / self.epochs))
+
+    def on_run_begin(self, trainer) -> None:
+        self._apply(trainer)
+
+    def on_epoch_end(self, trainer, loss: float) -> str | None:
+        return STOP if self._apply(trainer) else None
+
+    def _apply(self, trainer) -> bool:
+        """Set the next epoch's rate; True when it is exhausted."""
+        f = self.factor(trainer)
+        if f < LR_FLOOR:
+            trainer.state.lr_exhausted = True
+            return True
+        trainer.set_lr_scale(f)
+        return False
 
 
 class ProgressBar(Callback):

@@ -190,13 +190,15 @@ class FlatAdamW(_FlatOptimizer):
 
 
 class FlatSGDW(_FlatOptimizer):
-    """SGD with Nesterov momentum and decoupled weight decay on a :class:`FlatParameters` buffer.
+    """SGD with (Nesterov) momentum and decoupled weight decay on a :class:`FlatParameters` buffer.
 
     Parameters
     ----------
     n : int
     lrs, weight_decays : sequence of float
     momentum : float, default=0.9
+    nesterov : bool, default=True
+        Nesterov's momentum (``torch.optim.SGD(nesterov=True)``); otherwise heavy-ball.
 
     Examples
     --------
@@ -212,9 +214,11 @@ class FlatSGDW(_FlatOptimizer):
     tensor([-0.5000, -0.5000])
     """
 
-    def __init__(self, n: int, lrs: Sequence[float], weight_decays: Sequence[float], momentum: float = 0.9) -> None:
+    def __init__(self, n: int, lrs: Sequence[float], weight_decays: Sequence[float], momentum: float = 0.9,
+                 nesterov: bool = True) -> None:
         super().__init__(n, lrs, weight_decays)
         self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
 
     def _update(self, p: Tensor, g: Tensor, lr: Tensor | float) -> None:
         st = self.state
@@ -224,7 +228,7 @@ class FlatSGDW(_FlatOptimizer):
                 buf = st["momentum_buffer"] = g.clone()
             else:
                 buf = st["momentum_buffer"].mul_(self.momentum).add_(g)
-            direction = g.add(buf, alpha=self.momentum)  # Nesterov
+            direction = g.add(buf, alpha=self.momentum) if self.nesterov else buf
         if isinstance(lr, Tensor):
             p.addcmul_(direction, lr, value=-1.0)
         else:

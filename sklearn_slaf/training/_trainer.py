@@ -31,6 +31,7 @@ from ._callbacks import (
     Convergence,
     DivergenceGuard,
     History,
+    LearningRateSchedule,
     ProgressBar,
     TrainingDivergedError,
     Validation,
@@ -40,19 +41,34 @@ from ._losses import weighted_mean
 from ._optim import FlatAdamW, FlatSGDW
 from ._solvers import Solver, solver_for
 
-__all__ = ["COEF_PENALTIES", "SOLVERS", "TrainConfig", "TrainState", "Trainer", "TrainingDivergedError"]
+__all__ = ["COEF_PENALTIES", "SCHEDULES", "SOLVERS", "TrainConfig", "TrainState", "Trainer", "TrainingDivergedError"]
 
 SOLVERS: tuple[str, ...] = ("adam", "sgd", "lbfgs")
 COEF_PENALTIES: tuple[str, ...] = ("l1", "l2")
+SCHEDULES: tuple[str, ...] = ("constant", "invscaling", "adaptive", "cosine")
 _OPTIMIZER_OF = {"adam": FlatAdamW, "sgd": FlatSGDW, "lbfgs": torch.optim.LBFGS}
 
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings, as validated by the estimators."""
+    """Optimisation settings, as validated by the estimators.
+
+    ``schedule`` is the learning-rate schedule (:class:`~sklearn_slaf.training.LearningRateSchedule`
+    and :class:`~sklearn_slaf.training.Convergence` say what each does); ``smoothing`` is the
+    number of recent epochs whose median loss (or validation score) convergence is judged on
+    (1: the raw epoch loss, as ``MLPRegressor`` judges it).
+    """
 
     solver: str = "adam"
     learning_rate: float = 1e-3
+    schedule: str = "constant"
+    power_t: float = 0.5
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    momentum: float = 0.9
+    nesterov: bool = True
+    smoothing: int = 1
     coef_learning_rate: float | None = None
     alpha: float = 1e-4
     coef_alpha: float = 0.0
@@ -83,6 +99,15 @@ class TrainState:
     backoffs: int = 0
     interrupted: bool = False
     converged: bool = False
+    recent_losses: list[float] = field(default_factory=list)
+    smoothed_loss: float = math.nan
+    best_smoothed_loss: float = math.inf
+    recent_scores: list[float] = field(default_factory=list)
+    smoothed_score: float = math.nan
+    best_smoothed_score: float = -math.inf
+    lr_scale: float = 1.0  # the schedule's factor now applied to the optimiser's rates
+    schedule_start: int = 0  # n_iter when the optimiser was made
+    lr_exhausted: bool = False  # the schedule drove the rate below LR_FLOOR before convergence
 
 
 def _param_groups(module: nn.Module) -> tuple[list, list, list]:
@@ -159,6 +184,7 @@ class Trainer:
             # new, or the set of trainable parameters changed (e.g. a layer frozen between partial_fit calls)
             self.state.optimizer = self.make_optimizer()
             self.solver = solver_for(self.state.optimizer, self)
+            self.state.lr_scale, self.state.schedule_start = 1.0, self.state.n_iter
 
     # ------------------------------------------------------------------ what subclasses may override
     def make_optimizer(self):
@@ -176,9 +202,9 @@ class Trainer:
         lrs, decays = (c.learning_rate, c.learning_rate, coef_lr), (c.alpha, 0.0, 0.0)
         n = sum(p.numel() for p in params)
         if c.solver == "adam":
-            return FlatAdamW(n, lrs, decays)
+            return FlatAdamW(n, lrs, decays, betas=(c.beta_1, c.beta_2), eps=c.epsilon)
         # decoupled decay for SGD too: SGDW-style, so alpha means the same for every solver
-        return FlatSGDW(n, lrs, decays, momentum=0.9)
+        return FlatSGDW(n, lrs, decays, momentum=c.momentum, nesterov=c.nesterov)
 
     def callbacks(self, validation=None, score_fn=None, early_stopping: bool = False,
                   epochs: int | None = None) -> list[Callback]:
@@ -187,6 +213,9 @@ class Trainer:
         if validation is not None:
             out.append(Validation(validation, score_fn, restore_best=early_stopping))
         out.append(Convergence())
+        if self.config.schedule in ("invscaling", "cosine") and self.config.solver != "lbfgs":
+            out.append(LearningRateSchedule(self.config.schedule, self.config.power_t,
+                                            self.config.max_iter if epochs is None else epochs))
         if self.config.verbose:
             out.append(ProgressBar(self.config.max_iter if epochs is None else epochs, validation is not None))
         return out
@@ -224,6 +253,11 @@ class Trainer:
         return float(self.batch_loss(X, Y, W))
 
     # ------------------------------------------------------------------ pieces the steps use
+    def set_lr_scale(self, factor: float) -> None:
+        """Make the schedule's factor on every learning rate ``factor`` (back-offs stay applied)."""
+        self.solver.scale_lr(factor / self.state.lr_scale)
+        self.state.lr_scale = factor
+
     @property
     def uses_engine(self) -> bool:
         """Whether gradients come from the autograd-free :class:`~sklearn_slaf.training.Engine`."""
@@ -242,15 +276,17 @@ class Trainer:
         return solver if solver.fits([p for g in self.param_groups for p in g]) else None
 
     def batches(self, n: int, device: torch.device) -> list[torch.Tensor]:
-        """Index tensors of one epoch's mini-batches (shuffled if ``config.shuffle``)."""
+        """Index tensors of one epoch's mini-batches (shuffled if ``config.shuffle``).
+
+        The epoch is cut into ``ceil(n / batch_size)`` batches whose sizes differ by at most
+        one (404 rows at 200 are 135 + 135 + 134, not 200 + 200 + 4): a layer normalised
+        with batch statistics then never steps on the statistics of a handful of rows.
+        """
         c = self.config
         order = torch.randperm(n, generator=self.generator) if c.shuffle else torch.arange(n)
         size = max(1, min(c.batch_size, n))
-        chunks = list(order.split(size))
-        if len(chunks) > 1 and chunks[-1].numel() == 1:
-            # batch statistics need two samples: fold a lone last sample into the previous batch
-            chunks[-2] = torch.cat(chunks[-2:])
-            chunks.pop()
+        n_batches = -(-n // size)
+        chunks = order.split(size) if n % size == 0 else order.tensor_split(n_batches)
         return [ch.to(device) for ch in chunks]
 
     def all_finite(self) -> bool:

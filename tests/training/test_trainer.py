@@ -118,7 +118,7 @@ def test_train_step_and_train_epoch_overrides_are_called():
     tr = _trainer(Spy, max_iter=3)
     tr.run(x, y)
     assert epochs == [100] * 3
-    assert steps == [32, 32, 32, 4] * 3  # only a lone last row is folded into the batch before it
+    assert steps == [25, 25, 25, 25] * 3  # ceil(100 / 32) = 4 batches of equal size, not 32 + 32 + 32 + 4
     assert tr.state.t == 300
 
 
