@@ -20,11 +20,11 @@ from . import basis as _basis
 from ._extrapolation import _RANGE_BOUNDS, _RangeProbe
 from ._functions import INIT_TARGETS
 from ._version import __version__
+from ._warnings import warn_user
 from .activation import COEF_SHARING, SLAF
 from .eoc import edge_of_chaos_init
 from .network import SLNN, WEIGHT_INITS
-from ._warnings import warn_user
-from .training import LR_FLOOR, COEF_PENALTIES, SCHEDULES, SOLVERS, TrainConfig, Trainer, TrainState
+from .training import COEF_PENALTIES, LR_FLOOR, SCHEDULES, SOLVERS, TrainConfig, Trainer, TrainState
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _PREDICT_CHUNK = 8192
