@@ -262,24 +262,30 @@ class LearningRateSchedule(Callback):
     * ``"cosine"``: ``lr = learning_rate * (1 + cos(pi e / E)) / 2`` for the ``e``-th epoch of
       the optimiser's ``E = max_iter`` (one ``fit``; ``partial_fit`` calls count as epochs).
 
-    A rate that falls below :data:`LR_FLOOR` times the initial one stops training and marks
-    it ``lr_exhausted`` (the estimators then warn that it did not converge).
+    A rate that falls below :data:`LR_FLOOR` times the initial one before the run's last
+    epoch stops training and marks it ``lr_exhausted`` (the estimators then warn that it did
+    not converge); a run that starts spent trains at the floor and is marked too.
     """
 
-    def __init__(self, kind: str, power_t: float, epochs: int) -> None:
-        self.kind, self.power_t, self.epochs = kind, power_t, epochs
+    def __init__(self, kind: str, power_t: float, period: int, run_epochs: int) -> None:
+        self.kind, self.power_t, self.period, self.run_epochs = kind, power_t, period, run_epochs
 
     def factor(self, trainer) -> float:
         st = trainer.state
         if self.kind == "invscaling":
             return (st.t + 1.0) ** -self.power_t
-        e = min(st.n_iter - st.schedule_start, self.epochs)
-        return 0.5 * (1.0 + math.cos(math.pi * e / self.epochs))
+        e = min(st.n_iter - st.schedule_start, self.period)
+        return 0.5 * (1.0 + math.cos(math.pi * e / self.period))
 
     def on_run_begin(self, trainer) -> None:
-        self._apply(trainer)
+        self.done = 0
+        if self._apply(trainer):  # already spent (partial_fit past the cosine's end): train at the floor
+            trainer.set_lr_scale(LR_FLOOR)
 
     def on_epoch_end(self, trainer, loss: float) -> str | None:
+        self.done += 1
+        if self.done >= self.run_epochs:  # the run ends here: no next epoch to set a rate for
+            return None
         return STOP if self._apply(trainer) else None
 
     def _apply(self, trainer) -> bool:

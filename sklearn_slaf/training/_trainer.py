@@ -214,7 +214,7 @@ class Trainer:
             out.append(Validation(validation, score_fn, restore_best=early_stopping))
         out.append(Convergence())
         if self.config.schedule in ("invscaling", "cosine") and self.config.solver != "lbfgs":
-            out.append(LearningRateSchedule(self.config.schedule, self.config.power_t,
+            out.append(LearningRateSchedule(self.config.schedule, self.config.power_t, self.config.max_iter,
                                             self.config.max_iter if epochs is None else epochs))
         if self.config.verbose:
             out.append(ProgressBar(self.config.max_iter if epochs is None else epochs, validation is not None))
