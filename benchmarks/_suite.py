@@ -20,6 +20,8 @@ from sklearn.datasets import (
     make_friedman3,
 )
 
+from sklearn_slaf.datasets import make_sparse_polynomial
+
 DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -31,17 +33,6 @@ def boston_paper_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     np.random.RandomState(113).shuffle(idx)
     tr, te = idx[:404], idx[404:]
     return X[tr], y[tr], X[te], y[te]
-
-
-def sparse_polynomial(n_samples: int = 1000, n_features: int = 5, n_terms: int = 10, degree: int = 3,
-                      noise: float = 0.1, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The authors' synthetic task: X ~ N(0, 1), y a sum of random degree-3 monomials, plus noise."""
-    rng = np.random.RandomState(random_state)
-    X = rng.randn(n_samples, n_features)
-    terms = rng.randint(n_features, size=(n_terms, degree))
-    coefs = rng.uniform(-1.0, 1.0, size=n_terms)
-    y = sum(c * np.prod(X[:, t], axis=1) for c, t in zip(coefs, terms))
-    return X, y + noise * np.std(y) * rng.randn(n_samples)
 
 
 def two_spirals(n_per_class: int = 5000, noise: float = 0.0, random_state: int = 0):
@@ -61,7 +52,7 @@ def regression_suite() -> dict[str, tuple[np.ndarray, np.ndarray]]:
         "friedman1": make_friedman1(n_samples=500, noise=1.0, random_state=0),
         "friedman2": make_friedman2(n_samples=500, noise=0.0, random_state=0),
         "friedman3": make_friedman3(n_samples=500, noise=0.0, random_state=0),
-        "sparse_poly": sparse_polynomial(),
+        "sparse_poly": make_sparse_polynomial(random_state=0),
     }
 
 

@@ -30,6 +30,11 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _PREDICT_CHUNK = 8192
 _ROW_BLOCK = 64
 _CHECK_CHUNK = 8192  # rows per pass of the closing finiteness and range check: bounds its memory
+# early_stopping="auto" holds out validation_fraction from this many rows on: below it the
+# held-out rows are too few to judge an epoch by, and the decay alone regularises
+AUTO_EARLY_STOPPING_MIN_SAMPLES = 100
+# alpha="auto": the decoupled decay chosen by the suite's cross-validation, and MLPRegressor's L2 penalty
+AUTO_WEIGHT_DECAY, AUTO_L2_PENALTY = 3.0, 1e-4
 _RECALIBRATION_ROWS = 20000  # rows whose statistics become the running statistics of the normalised layers
 def resolve_device(device) -> torch.device:
     """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a ``torch.device`` into a device."""
@@ -47,6 +52,15 @@ def resolve_device(device) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available; use 'cpu' or 'auto'.")
     return dev
+
+
+def _auto_batch_size(n_samples: int) -> int:
+    """``batch_size="auto"``: ``n_samples // 50`` clipped to [64, 200] (and to ``n_samples``).
+
+    Small data sets get at least about 50 optimiser steps an epoch from batches of 64; from
+    10,000 rows on it is ``MLPRegressor``'s 200.
+    """
+    return min(n_samples, max(64, min(200, n_samples // 50)))
 
 
 def _weighted_scaling(A: np.ndarray, w: np.ndarray | None, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
@@ -106,14 +120,14 @@ class BaseSLNN(BaseEstimator):
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
         "coef_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "coef_alpha": [Interval(Real, 0, None, closed="left")],
         "coef_penalty": [StrOptions(set(COEF_PENALTIES))],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
@@ -126,7 +140,7 @@ class BaseSLNN(BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(64,),
+        hidden_layer_sizes=(128,),
         *,
         degree=3,
         basis="power",
@@ -149,16 +163,16 @@ class BaseSLNN(BaseEstimator):
         momentum=0.9,
         nesterovs_momentum=True,
         coef_learning_rate=None,
-        alpha=1e-4,
+        alpha="auto",
         coef_alpha=0.0,
         coef_penalty="l1",
         clip_grad_norm=None,
         batch_size="auto",
-        max_iter=200,
+        max_iter=1000,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         shuffle=True,
         random_state=None,
         warm_start=False,
@@ -223,17 +237,30 @@ class BaseSLNN(BaseEstimator):
         )
 
     def _config(self, n_samples: int) -> TrainConfig:
-        batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        if self.solver != "lbfgs" and self.learning_rate_init * self._alpha() >= 1.0:
+            raise ValueError(
+                f"learning_rate_init * alpha must be below 1 for solver={self.solver!r}: the decoupled weight decay "
+                f"multiplies the weights by 1 - learning_rate_init * alpha each step; got learning_rate_init="
+                f"{self.learning_rate_init} and alpha={self._alpha()} (alpha='auto' is {AUTO_WEIGHT_DECAY}). "
+                f"Lower alpha or learning_rate_init."
+            )
+        batch = _auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
         return TrainConfig(
             solver=self.solver, learning_rate=self.learning_rate_init, coef_learning_rate=self.coef_learning_rate,
             # L-BFGS's line search picks its steps: no schedule, as in MLPRegressor
             schedule="constant" if self.solver == "lbfgs" else self.learning_rate, power_t=self.power_t,
             beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, momentum=self.momentum,
             nesterov=self.nesterovs_momentum, smoothing=self.n_iter_no_change,
-            alpha=self.alpha, coef_alpha=self.coef_alpha, coef_penalty=self.coef_penalty,
+            alpha=self._alpha(), coef_alpha=self.coef_alpha, coef_penalty=self.coef_penalty,
             clip_grad_norm=self.clip_grad_norm, batch_size=batch, max_iter=self.max_iter, tol=self.tol,
             n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle, verbose=self.verbose,
         )
+
+    def _alpha(self) -> float:
+        """``alpha``, with ``"auto"``: 3.0 as decoupled decay (adam, sgd), 1e-4 as L-BFGS's L2 penalty."""
+        if self.alpha == "auto":
+            return AUTO_L2_PENALTY if self.solver == "lbfgs" else AUTO_WEIGHT_DECAY
+        return float(self.alpha)
 
     def _tensor(self, A: np.ndarray, inputs: bool = False) -> torch.Tensor:
         """``A`` on the device in the fitted module's dtype, or for ``inputs`` in their own float precision.
@@ -324,7 +351,7 @@ class BaseSLNN(BaseEstimator):
             st.best_validation_score, st.no_improvement, st.converged = -np.inf, 0, False
             st.optimizer, st.backoffs, st.interrupted, st.lr_exhausted = None, 0, False, False
             st.recent_losses, st.recent_scores, st.best_smoothed_score = [], [], -np.inf
-        if self.early_stopping and not incremental:
+        if self._uses_early_stopping(X.shape[0]) and not incremental:
             X, Y, sw, val = self._split_validation(X, Y, sw)
         else:
             val = None
@@ -350,8 +377,14 @@ class BaseSLNN(BaseEstimator):
             self._check_finite(Xt, incremental)
         finally:
             _kernels.clear_scratch()
-        self._finish_fit(trainer.state, incremental)
+        self._finish_fit(trainer.state, incremental, validated=val is not None)
         return self
+
+    def _uses_early_stopping(self, n_samples: int) -> bool:
+        """``early_stopping``, with ``"auto"`` on from :data:`AUTO_EARLY_STOPPING_MIN_SAMPLES` rows."""
+        if self.early_stopping == "auto":
+            return n_samples >= AUTO_EARLY_STOPPING_MIN_SAMPLES
+        return bool(self.early_stopping)
 
     def _split_validation(self, X, Y, sw):
         from sklearn.model_selection import train_test_split
@@ -430,12 +463,14 @@ class BaseSLNN(BaseEstimator):
                 setattr(m, name, mom)
             self.module_.eval()
 
-    def _finish_fit(self, state: TrainState, incremental: bool) -> None:
+    def _finish_fit(self, state: TrainState, incremental: bool, validated: bool) -> None:
         self._state = state
         self.loss_curve_ = list(state.loss_curve)
         self.validation_loss_curve_ = list(state.validation_loss_curve)
-        self.validation_scores_ = list(state.validation_scores) if self.early_stopping else None
-        self.best_validation_score_ = state.best_validation_score if self.early_stopping else None
+        # partial_fit never holds data out; it reports what the last fit recorded
+        stopped_early = getattr(self, "validation_scores_", None) is not None if incremental else validated
+        self.validation_scores_ = list(state.validation_scores) if stopped_early else None
+        self.best_validation_score_ = state.best_validation_score if stopped_early else None
         self.best_loss_ = state.best_loss
         self.loss_ = state.loss_curve[-1] if state.loss_curve else np.nan
         self.n_iter_ = state.n_iter

@@ -24,7 +24,7 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default=(64,)
+    hidden_layer_sizes : int or sequence of int, default=(128,)
     degree : int or sequence of int, default=3
     basis : str or sequence of str, default="power"
     coef_sharing : {"layer", "unit"} or int, default="layer"
@@ -37,18 +37,25 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
     hidden_activation : str or sequence of str, default="slaf"
     weight_init : {"xavier", "he", "default", "edge_of_chaos"}, default="xavier"
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
     learning_rate_init : float, default=1e-3
+    power_t : float, default=0.5
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
     coef_learning_rate : float or None, default=None
-    alpha : float, default=1e-4
+    alpha : float or "auto", default="auto"
     coef_alpha : float, default=0.0
     coef_penalty : {"l1", "l2"}, default="l1"
     clip_grad_norm : float or None, default=None
     batch_size : int or "auto", default="auto"
-    max_iter : int, default=200
+    max_iter : int, default=1000
     tol : float, default=1e-4
-    early_stopping : bool, default=False
+    early_stopping : bool or "auto", default="auto"
+        As the regressor's, monitoring accuracy; ``"auto"`` is off for the classifier
+        (a held-out accuracy is too coarse to stop on; the weight decay regularises).
     validation_fraction : float, default=0.1
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=20
     shuffle : bool, default=True
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
@@ -65,7 +72,11 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
     loss_curve_, validation_loss_curve_, validation_scores_, best_validation_score_ : see SLNNRegressor
-    best_loss_, n_iter_, t_, device_, activation_coefs_ : see SLNNRegressor
+    best_loss_, loss_, n_iter_, t_, device_, activation_coefs_, coefs_, intercepts_, n_layers_ : see SLNNRegressor
+    n_outputs_ : int
+        1 for binary problems (one logit), else the number of classes.
+    out_activation_ : str
+        ``"logistic"`` (binary) or ``"softmax"``.
 
     Examples
     --------
@@ -98,6 +109,11 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
         if missing.size:
             raise ValueError(f"y contains labels {missing.tolist()} not in classes_ {self.classes_.tolist()}.")
         return np.searchsorted(self.classes_, y).astype(np.float64)[:, None]
+
+    def _uses_early_stopping(self, n_samples: int) -> bool:
+        # "auto" is off for classifiers: an accuracy on a tenth of the rows moves in steps too coarse to
+        # stop on (the suite's cross-validation: digits 0.961 with it, 0.979 without), and the decay regularises
+        return False if self.early_stopping == "auto" else bool(self.early_stopping)
 
     @property
     def out_activation_(self) -> str:

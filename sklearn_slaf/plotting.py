@@ -1,4 +1,4 @@
-"""Matplotlib views of the mean-field theory (optional dependency).
+"""Matplotlib views of learned activations and of the mean-field theory (optional dependency).
 
 Every function draws on ``ax`` (a new figure's axes if ``None``) and returns the axes.
 matplotlib is imported only when a function is called; install it with
@@ -12,8 +12,9 @@ import math
 import numpy as np
 
 from . import eoc as _eoc
+from .network import module_of
 
-__all__ = ["plot_variance_map", "plot_correlation_map", "plot_eoc_curve", "plot_depth_profile"]
+__all__ = ["plot_activations", "plot_variance_map", "plot_correlation_map", "plot_eoc_curve", "plot_depth_profile"]
 
 
 def _axes(ax):
@@ -124,3 +125,107 @@ def plot_depth_profile(profile, *, ax=None):
     more = twin.get_legend_handles_labels()
     ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize="small")
     return ax
+
+
+def _final_step(estimator):
+    """The estimator itself, or the last step of a pipeline (or a search's best pipeline)."""
+    estimator = getattr(estimator, "best_estimator_", estimator)
+    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+
+
+def activation_curves(estimator, layer: int, n: int = 200, max_units: int | None = None):
+    """The learned activations of one hidden SLAF layer over each unit's training range.
+
+    Returns ``(x, f)``, both of shape ``(n, n_units)``: column ``j`` is unit ``j``'s
+    pre-activation grid (its range on the training data, ``preactivation_range_``) and
+    the layer's output there, in evaluation mode (running normalisation statistics), as
+    the fitted model computes it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_slaf import SLNNRegressor
+    >>> from sklearn_slaf.plotting import activation_curves
+    >>> X = np.random.RandomState(0).randn(100, 2)
+    >>> reg = SLNNRegressor((4,), degree=2, max_iter=5, random_state=0).fit(X, X[:, 0] ** 2)  # doctest: +SKIP
+    >>> x, f = activation_curves(reg, 0)  # doctest: +SKIP
+    >>> x.shape, f.shape  # doctest: +SKIP
+    ((200, 4), (200, 4))
+    """
+    import torch
+
+    estimator = _final_step(estimator)
+    module = module_of(estimator)
+    slaf = module.slaf_layers[layer]
+    if slaf is None:
+        raise ValueError(f"hidden layer {layer} is not a SLAF layer.")
+    ranges = getattr(estimator, "preactivation_range_", None)
+    lo, hi = ranges[layer] if ranges and ranges[layer] is not None else (np.full(slaf.n_units, -3.0),
+                                                                           np.full(slaf.n_units, 3.0))
+    units = slaf.n_units if max_units is None else min(max_units, slaf.n_units)
+    x = np.linspace(lo, hi, n)  # (n, n_units)
+    dtype = next(slaf.parameters()).dtype
+    device = next(slaf.parameters()).device
+    was_training = slaf.training
+    slaf.eval()
+    try:
+        with torch.no_grad():
+            f = slaf(torch.as_tensor(x, dtype=dtype, device=device)).double().cpu().numpy()
+    finally:
+        slaf.train(was_training)
+    return x[:, :units], f[:, :units]
+
+
+def plot_activations(estimator, *, layers=None, max_units: int = 16, n: int = 200, axes=None):
+    """Plot the learned activation of each hidden SLAF layer, unit by unit, over its training range.
+
+    Parameters
+    ----------
+    estimator : fitted SLNNRegressor or SLNNClassifier (or a pipeline ending in one)
+    layers : sequence of int, optional
+        Hidden layers to draw (default: every SLAF layer).
+    max_units : int, default=16
+        Units drawn per layer (with per-unit normalisation every unit has its own curve).
+    n : int, default=200
+        Grid points per curve.
+    axes : sequence of matplotlib axes, optional
+        One per layer; a new figure with a row of axes if ``None``.
+
+    Returns
+    -------
+    list of matplotlib axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_slaf import SLNNRegressor
+    >>> from sklearn_slaf.plotting import plot_activations
+    >>> X = np.random.RandomState(0).randn(200, 2)
+    >>> reg = SLNNRegressor((8,), degree=3, max_iter=20, random_state=0).fit(X, X[:, 0] * X[:, 1])  # doctest: +SKIP
+    >>> axes = plot_activations(reg)  # doctest: +SKIP
+    """
+    estimator = _final_step(estimator)
+    module = module_of(estimator)
+    if layers is None:
+        layers = [i for i, s in enumerate(module.slaf_layers) if s is not None]
+    if not layers:
+        raise ValueError("the network has no SLAF layer to draw.")
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _axes(None)  # the import check, with its message
+        plt.close()
+        _, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.6), squeeze=False)
+        axes = list(axes[0])
+    for ax, layer in zip(axes, layers):
+        x, f = activation_curves(estimator, layer, n=n, max_units=max_units)
+        slaf = module.slaf_layers[layer]
+        for j in range(x.shape[1]):
+            ax.plot(x[:, j], f[:, j], lw=1.0, alpha=0.8)
+        ax.axhline(0.0, color="0.8", lw=0.6, zorder=0)
+        ax.axvline(0.0, color="0.8", lw=0.6, zorder=0)
+        ax.set(xlabel="pre-activation", ylabel="activation",
+               title=f"layer {layer + 1}: {slaf.basis} basis, degree {slaf.degree}")
+    return axes

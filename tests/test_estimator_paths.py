@@ -184,7 +184,7 @@ LBFGS_CASES = {
 def test_lbfgs_divergence_is_recovered_or_reported(reg_data, case):
     X, y = reg_data
     reg = SLNNRegressor(solver="lbfgs", normalize_basis=False, max_iter=30, device="cpu", random_state=0,
-                        **LBFGS_CASES[case])
+                        early_stopping=False, **LBFGS_CASES[case])
     error = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)

@@ -17,7 +17,7 @@ from sklearn_slaf import SLNNClassifier, SLNNRegressor, TrainingDivergedError
 from sklearn_slaf.training import TrainConfig, Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-FAST = {"hidden_layer_sizes": (16,), "max_iter": 30, "device": "cpu", "random_state": 0}
+FAST = {"hidden_layer_sizes": (16,), "max_iter": 30, "device": "cpu", "random_state": 0, "early_stopping": False}
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +184,7 @@ def test_keyboard_interrupt_keeps_a_usable_model(reg_data, monkeypatch):
 def test_divergence_is_recovered_or_reported(reg_data):
     X, y = reg_data
     reg = SLNNRegressor(**{**FAST, "normalize_basis": False, "degree": 7, "learning_rate_init": 5.0,
-                           "solver": "sgd"})
+                           "solver": "sgd", "alpha": 1e-4})
     try:
         with pytest.warns(RuntimeWarning, match="non-finite loss"):
             reg.fit(X * 50, y)
@@ -211,8 +211,8 @@ def test_divergence_rolls_back_to_weights_with_a_sane_loss():
     rng = np.random.RandomState(0)
     X = rng.randn(100, 5)
     y = X @ rng.randn(5) + 0.1 * rng.randn(100)
-    reg = SLNNRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=3.0, max_iter=200, device="cpu",
-                        random_state=0)
+    reg = SLNNRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=3.0, alpha=1e-4, max_iter=200,
+                        batch_size=100, early_stopping=False, n_iter_no_change=10, device="cpu", random_state=0)
     with pytest.warns(RuntimeWarning, match="non-finite loss"), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)

@@ -102,6 +102,33 @@ def test_bad_optimiser_settings_are_refused_by_name(reg_data, param, value):
         SLNNRegressor(**{**FAST, param: value}).fit(X, y)
 
 
+def test_a_decay_that_would_flip_the_weights_is_refused(reg_data):
+    X, y = reg_data
+    with pytest.raises(ValueError, match="learning_rate_init \\* alpha must be below 1"):
+        SLNNRegressor(**FAST, learning_rate_init=0.5).fit(X, y)  # alpha="auto" is 3.0: 1 - 1.5 < 0
+    SLNNRegressor(**FAST, learning_rate_init=0.5, alpha=1e-4).fit(X, y)
+    SLNNRegressor(**FAST, learning_rate_init=0.5, solver="lbfgs").fit(X, y)  # an L2 penalty there: no limit
+
+
+def test_early_stopping_auto_holds_out_from_100_rows_for_the_regressor_only(reg_data):
+    X, y = reg_data  # 120 rows
+    reg = _quiet(SLNNRegressor(**FAST), X, y)
+    assert reg.validation_scores_ is not None and reg.t_ == reg.n_iter_ * (120 - 12)
+    small = _quiet(SLNNRegressor(**FAST), X[:99], y[:99])
+    assert small.validation_scores_ is None and small.t_ == small.n_iter_ * 99
+    Xc, yc = make_classification(n_samples=120, n_features=5, random_state=0)
+    clf = _quiet(SLNNClassifier(**FAST), Xc, yc)
+    assert clf.validation_scores_ is None and clf.t_ == clf.n_iter_ * 120
+
+
+def test_alpha_auto_is_decay_for_first_order_solvers_and_mlps_penalty_for_lbfgs(reg_data):
+    X, y = reg_data
+    for solver, value in (("adam", 3.0), ("sgd", 3.0), ("lbfgs", 1e-4)):
+        auto = _quiet(SLNNRegressor(**FAST, solver=solver), X, y).predict(X)
+        explicit = _quiet(SLNNRegressor(**FAST, solver=solver, alpha=value), X, y).predict(X)
+        np.testing.assert_array_equal(auto, explicit)
+
+
 def test_a_schedule_that_kills_the_rate_warns_at_the_callers_line(reg_data):
     X, y = reg_data
     reg = SLNNRegressor(**{**FAST, "max_iter": 50, "learning_rate": "invscaling", "power_t": 3.0})

@@ -15,7 +15,7 @@ from sklearn_slaf.training import Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning",
                                         "ignore::RuntimeWarning")
-FAST = {"hidden_layer_sizes": (8,), "max_iter": 5, "device": "cpu", "random_state": 0}
+FAST = {"hidden_layer_sizes": (8,), "max_iter": 5, "device": "cpu", "random_state": 0, "early_stopping": False}
 
 
 def _fingerprint(est) -> dict:
@@ -204,8 +204,8 @@ def test_a_fit_that_ends_non_finite_is_rolled_back(fitted, data, monkeypatch):
 def test_every_successful_fit_is_finite(data):
     X, y = data
     # settings that used to leave running_var = inf behind a successful fit
-    clf = SLNNClassifier(hidden_layer_sizes=(4,), degree=4, learning_rate_init=1e6, max_iter=3, device="cpu",
-                         random_state=0)
+    clf = SLNNClassifier(hidden_layer_sizes=(4,), degree=4, learning_rate_init=1e6, alpha=0.0, max_iter=3,
+                         device="cpu", random_state=0)
     try:
         clf.fit(X, y > 0)
     except (FloatingPointError, TrainingDivergedError):
