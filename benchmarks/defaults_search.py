@@ -4,7 +4,14 @@ Every score is a cross-validation score on data used for nothing else (Boston: i
 paper-training rows only; the paper's test rows are never touched here). Each candidate is
 a set of changes to the estimator's current defaults; the table reports the R^2 per data
 set, the worst ratio of its error (1 - R^2) to that of ``StandardScaler + MLPRegressor()``
-and the total fit time. Run: ``python benchmarks/defaults_search.py [--quick]``.
+and the total fit time (30 fits, two at a time on 2 cores). Run:
+``python benchmarks/defaults_search.py [--only NAME ...] [--name RESULTS_NAME]``.
+
+The search ran in five rounds, each around the best of the one before; ``CANDIDATES`` holds
+the last round, and every round's candidates (as absolute changes to the defaults of the
+time) are recorded in the ``candidates`` entry of ``results/defaults_search*.json``. Rounds
+1-4 drew the sparse polynomial with an earlier, equivalent generator (5 features, 10 random
+degree-3 terms); round 5 uses :func:`sklearn_slaf.datasets.make_sparse_polynomial`.
 """
 
 from __future__ import annotations
