@@ -11,8 +11,9 @@ documentation recommends (scaled inputs for the MLPs and linear models). Scores:
   and 5-fold CV RMSE on the 404 training rows;
 * fit time: median seconds per fit, per data set, for the SLNN and for ``MLPRegressor()``.
 
-Run ``python benchmarks/defaults.py`` (about 15 minutes on 2 cores); results go to
-``benchmarks/results/defaults.{md,json}``.
+Run ``python benchmarks/defaults.py [regression] [classification] [boston] [lls]`` (each
+phase is saved to ``benchmarks/results/defaults_raw.json`` as it ends, and the table in
+``benchmarks/results/defaults.md`` is built from every phase saved).
 """
 
 from __future__ import annotations
@@ -113,79 +114,99 @@ def summary(values) -> str:
     return f"{np.median(v):.3f} [{v.min():.3f}, {v.max():.3f}]"
 
 
+def _key(k) -> str:
+    return "|".join(map(str, k))
+
+
+def _run_phase(phase: str, seeds: list[int], par) -> dict:
+    """Scores of one phase, keyed ``"model|data|seed"`` (Boston: ``"model|seed"``)."""
+    if phase == "regression":
+        suite, names = regression_suite(), list(regressors(0))
+        jobs = [(n, d, s) for n in names for d in suite for s in seeds]
+        out = par(delayed(cv_score)(regressors(s)[n], *suite[d], s, False) for n, d, s in jobs)
+    elif phase == "classification":
+        suite, names = classification_suite(), list(classifiers(0))
+        jobs = [(n, d, s) for n in names for d in suite for s in seeds]
+        out = par(delayed(cv_score)(classifiers(s)[n], *suite[d], s, True, d == "two_spirals") for n, d, s in jobs)
+    elif phase == "boston":
+        Xtr, ytr, Xte, yte = boston_paper_split()
+        names = list(regressors(0))
+        jobs = [("test", n, s) for n in names for s in range(15)] + [("cv", n, s) for n in names for s in seeds]
+        out = par(delayed(boston_test_rmse)(regressors(s)[n], Xtr, ytr, Xte, yte) if kind == "test"
+                  else delayed(boston_cv_rmse)(regressors(s)[n], Xtr, ytr, s) for kind, n, s in jobs)
+    else:  # "lls": deterministic, and ~200k features: one fit on the paper's split
+        Xtr, ytr, Xte, yte = boston_paper_split()
+        jobs, out = [("test", LLS, 0)], [boston_test_rmse(paper_lls(), Xtr, ytr, Xte, yte)]
+    return {_key(k): v for k, v in zip(jobs, out)}
+
+
+LLS = "paper's LLS: Lasso(0.01) on degree-8 features"
+PHASES = ("regression", "classification", "boston", "lls")
+
+
+def report(raw: dict, seeds: list[int]) -> str:
+    text = ""
+    for phase, suite, names, title in (
+        ("regression", regression_suite(), list(regressors(0)),
+         "Regression: 5-fold CV R^2, median [min, max] over seeds"),
+        ("classification", classification_suite(), list(classifiers(0)),
+         "Classification: 5-fold stratified CV accuracy (two spirals: 75/25 holdout), median [min, max] over seeds"),
+    ):
+        if phase not in raw:
+            continue
+        r = raw[phase]
+        rows = []
+        for n in names:
+            cells = [summary([r[_key((n, d, s))][0] for s in seeds]) for d in suite]
+            times = " / ".join(f"{np.median([r[_key((n, d, s))][1] for s in seeds]):.2f}" for d in suite)
+            rows.append([n, *cells, times])
+        text += f"## {title}\n\n" + markdown_table(["model", *suite, "median fit s per data set"], rows) + "\n\n"
+    if "boston" in raw:
+        b = raw["boston"]
+        rows = []
+        for n in regressors(0):
+            a = [b[_key(("test", n, s))] for s in range(5)]
+            c = [b[_key(("test", n, s))] for s in range(5, 15)]
+            rows.append([n, summary(a), f"{max(a) - min(a):.3f}", summary(c), f"{max(c) - min(c):.3f}",
+                         summary([b[_key(("cv", n, s))] for s in seeds])])
+        if "lls" in raw:
+            v = raw["lls"][_key(("test", LLS, 0))]
+            rows.append([LLS, f"{v:.3f} (deterministic)", "0", f"{v:.3f}", "0", "not run (200k features)"])
+        text += ("## Boston, the paper's split: test RMSE over seeds, and 5-fold CV RMSE on the 404 training rows\n\n"
+                 + markdown_table(["model", "test RMSE seeds 0-4", "spread", "test RMSE seeds 5-14", "spread",
+                                   "CV RMSE (training rows), seeds 0-4"], rows) + "\n\n")
+    if "regression" in raw:
+        r = raw["regression"]
+        ridge = {s: r[_key(("StandardScaler + RidgeCV()", "diabetes", s))][0] for s in seeds}
+        slnn = {s: r[_key(("SLNNRegressor()", "diabetes", s))][0] for s in seeds}
+        text += ("## Diabetes per seed: SLNNRegressor() against RidgeCV (5-fold CV R^2)\n\n"
+                 + markdown_table(["seed", "SLNNRegressor()", "RidgeCV", "SLNN >= RidgeCV"],
+                                  [[s, round(slnn[s], 4), round(ridge[s], 4), bool(slnn[s] >= ridge[s])]
+                                   for s in seeds]) + "\n")
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("phases", nargs="*", default=list(PHASES), choices=[*PHASES, []],
+                    help="phases to (re)run; the others are read from results/defaults_raw.json")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--skip-classification", action="store_true")
     args = ap.parse_args()
     seeds = list(range(args.seeds))
-    par = Parallel(n_jobs=args.jobs)
-
-    # ---------------------------------------------------------------- regression suite
-    reg_suite = regression_suite()
-    names = list(regressors(0))
-    jobs = [(n, d, s) for n in names for d in reg_suite for s in seeds]
-    out = par(delayed(cv_score)(regressors(s)[n], *reg_suite[d], s, False) for n, d, s in jobs)
-    reg = {k: v for k, v in zip(jobs, out)}
-
-    # ---------------------------------------------------------------- classification suite
-    clf = {}
-    clf_suite = {} if args.skip_classification else classification_suite()
-    cnames = list(classifiers(0))
-    cjobs = [(n, d, s) for n in cnames for d in clf_suite for s in seeds]
-    out = par(delayed(cv_score)(classifiers(s)[n], *clf_suite[d], s, True, d == "two_spirals") for n, d, s in cjobs)
-    clf = {k: v for k, v in zip(cjobs, out)}
-
-    # ---------------------------------------------------------------- Boston, the paper's split
-    Xtr, ytr, Xte, yte = boston_paper_split()
-    boston_models = {**{n: regressors for n in names}, "paper's LLS: Lasso(0.01) on degree-8 features": None}
-    bseeds = list(range(15))
-    bjobs = [(n, s) for n in boston_models for s in bseeds]
-    make = lambda n, s: paper_lls() if boston_models[n] is None else regressors(s)[n]
-    test = dict(zip(bjobs, par(delayed(boston_test_rmse)(make(n, s), Xtr, ytr, Xte, yte) for n, s in bjobs)))
-    cjobs = [(n, s) for n in boston_models for s in seeds]
-    cvr = dict(zip(cjobs, par(delayed(boston_cv_rmse)(make(n, s), Xtr, ytr, s) for n, s in cjobs)))
-
-    # ---------------------------------------------------------------- tables
-    header = ["model", *reg_suite, "median fit s (first data set .. last)"]
-    rows = []
-    for n in names:
-        cells = [summary([reg[n, d, s][0] for s in seeds]) for d in reg_suite]
-        times = " / ".join(f"{np.median([reg[n, d, s][1] for s in seeds]):.2f}" for d in reg_suite)
-        rows.append([n, *cells, times])
-    text = "## Regression: 5-fold CV R^2, median [min, max] over seeds\n\n" + markdown_table(header, rows)
-    if clf_suite:
-        header = ["model", *clf_suite, "median fit s"]
-        crow = []
-        for n in cnames:
-            cells = [summary([clf[n, d, s][0] for s in seeds]) for d in clf_suite]
-            times = " / ".join(f"{np.median([clf[n, d, s][1] for s in seeds]):.2f}" for d in clf_suite)
-            crow.append([n, *cells, times])
-        text += ("\n\n## Classification: 5-fold stratified CV accuracy (two spirals: 75/25 holdout), "
-                 "median [min, max] over seeds\n\n" + markdown_table(header, crow))
-    brow = []
-    for n in boston_models:
-        a = [test[n, s] for s in bseeds[:5]]
-        b = [test[n, s] for s in bseeds[5:]]
-        brow.append([n, summary(a), f"{max(a) - min(a):.3f}", summary(b), f"{max(b) - min(b):.3f}",
-                     summary([cvr[n, s] for s in seeds])])
-    text += ("\n\n## Boston, the paper's split: test RMSE and 5-fold CV RMSE on the 404 training rows\n\n"
-             + markdown_table(["model", "test RMSE seeds 0-4", "spread", "test RMSE seeds 5-14", "spread",
-                               "CV RMSE (training rows)"], brow))
-    ridge = {s: reg["StandardScaler + RidgeCV()", "diabetes", s][0] for s in seeds}
-    slnn = {s: reg["SLNNRegressor()", "diabetes", s][0] for s in seeds}
-    text += ("\n\n## Diabetes per seed: SLNNRegressor() against RidgeCV (5-fold CV R^2)\n\n"
-             + markdown_table(["seed", "SLNNRegressor()", "RidgeCV", "SLNN >= RidgeCV"],
-                              [[s, round(slnn[s], 4), round(ridge[s], 4), slnn[s] >= ridge[s]] for s in seeds]))
-    raw = [[list(k) if isinstance(k, tuple) else k, v] for k, v in [*reg.items(), *clf.items()]]
-    raw += [[["boston_test", *k], v] for k, v in test.items()] + [[["boston_cv", *k], v] for k, v in cvr.items()]
-    info = machine()
-    md = "# The defaults against their peers' defaults\n\n" + text + "\n\n" + "\n".join(
-        f"- {k}: {v}" for k, v in info.items()) + "\n"
+    par = Parallel(n_jobs=args.jobs, verbose=5)  # progress on stderr: a full run takes about an hour on 2 cores
+    raw_path = RESULTS / "defaults_raw.json"
+    raw = json.loads(raw_path.read_text()) if raw_path.exists() else {}
     RESULTS.mkdir(exist_ok=True)
+    for phase in args.phases:
+        t = time.perf_counter()
+        raw[phase] = _run_phase(phase, seeds, par)
+        raw[f"{phase}_seconds"] = time.perf_counter() - t
+        raw_path.write_text(json.dumps(raw, indent=1))  # each phase is kept as soon as it is done
+    info = machine()
+    md = "# The defaults against their peers' defaults\n\n" + report(raw, seeds) + "\n" + "\n".join(
+        f"- {k}: {v}" for k, v in info.items()) + "\n"
     (RESULTS / "defaults.md").write_text(md)
-    (RESULTS / "defaults.json").write_text(json.dumps({"raw": raw, "info": info}, indent=1))
     print(md)
 
 if __name__ == "__main__":
