@@ -380,10 +380,13 @@ class BaseSLNN(BaseEstimator):
         self._finish_fit(trainer.state, incremental, validated=val is not None)
         return self
 
+    # rows from which early_stopping="auto" holds data out; None: never (the classifier)
+    _auto_early_stopping_rows: int | None = AUTO_EARLY_STOPPING_MIN_SAMPLES
+
     def _uses_early_stopping(self, n_samples: int) -> bool:
-        """``early_stopping``, with ``"auto"`` on from :data:`AUTO_EARLY_STOPPING_MIN_SAMPLES` rows."""
         if self.early_stopping == "auto":
-            return n_samples >= AUTO_EARLY_STOPPING_MIN_SAMPLES
+            rows = self._auto_early_stopping_rows
+            return rows is not None and n_samples >= rows
         return bool(self.early_stopping)
 
     def _split_validation(self, X, Y, sw):

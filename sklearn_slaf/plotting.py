@@ -17,15 +17,19 @@ from .network import module_of
 __all__ = ["plot_activations", "plot_variance_map", "plot_correlation_map", "plot_eoc_curve", "plot_depth_profile"]
 
 
-def _axes(ax):
+def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "sklearn_slaf.plotting needs matplotlib: pip install matplotlib (or sklearn-slaf[test])."
         ) from exc
+    return plt
+
+
+def _axes(ax):
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4))
+        _, ax = _pyplot().subplots(figsize=(5, 4))
     return ax
 
 
@@ -213,11 +217,7 @@ def plot_activations(estimator, *, layers=None, max_units: int = 16, n: int = 20
     if not layers:
         raise ValueError("the network has no SLAF layer to draw.")
     if axes is None:
-        import matplotlib.pyplot as plt
-
-        _axes(None)  # the import check, with its message
-        plt.close()
-        _, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.6), squeeze=False)
+        _, axes = _pyplot().subplots(1, len(layers), figsize=(4.2 * len(layers), 3.6), squeeze=False)
         axes = list(axes[0])
     for ax, layer in zip(axes, layers):
         x, f = activation_curves(estimator, layer, n=n, max_units=max_units)

@@ -19,6 +19,7 @@ The default list (:meth:`Trainer.callbacks <sklearn_slaf.training.Trainer.callba
 from __future__ import annotations
 
 import math
+import statistics
 import warnings
 
 import torch
@@ -43,16 +44,14 @@ ADAPTIVE_FLOOR = 1e-3
 ADAPTIVE_FACTOR = 5.0
 
 
-def _smooth(recent: list[float], value: float, window: int) -> float:
+def _recent_median(recent: list[float], value: float, window: int) -> float:
     """Append ``value`` to ``recent`` (kept to ``window`` values) and return their median.
 
     A median, not a mean: one spiking epoch does not hold the smoothed value up for long.
     """
     recent.append(value)
     del recent[:-window]
-    ordered = sorted(recent)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
+    return statistics.median(recent)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -185,9 +184,9 @@ class History(Callback):
         st.n_iter += 1
         st.loss_curve.append(loss)
         tol = trainer.config.tol
-        st.smoothed_loss = _smooth(st.recent_losses, loss, trainer.config.smoothing)
-        trainer.epoch_improved = loss < st.best_loss - tol or st.smoothed_loss < st.best_smoothed_loss - tol
-        st.best_smoothed_loss = min(st.best_smoothed_loss, st.smoothed_loss)
+        median = _recent_median(st.recent_losses, loss, trainer.config.smoothing)
+        trainer.epoch_improved = loss < st.best_loss - tol or median < st.best_smoothed_loss - tol
+        st.best_smoothed_loss = min(st.best_smoothed_loss, median)
         st.best_loss = min(st.best_loss, loss)
 
 
@@ -219,10 +218,9 @@ class Validation(Callback):
         score = float(self.score_fn(trainer.module))
         st.validation_loss_curve.append(trainer.evaluate(*self.data))
         st.validation_scores.append(score)
-        st.smoothed_score = _smooth(st.recent_scores, score, trainer.config.smoothing)
-        trainer.epoch_improved = (score > st.best_validation_score + tol
-                                  or st.smoothed_score > st.best_smoothed_score + tol)
-        st.best_smoothed_score = max(st.best_smoothed_score, st.smoothed_score)
+        median = _recent_median(st.recent_scores, score, trainer.config.smoothing)
+        trainer.epoch_improved = score > st.best_validation_score + tol or median > st.best_smoothed_score + tol
+        st.best_smoothed_score = max(st.best_smoothed_score, median)
         if score > st.best_validation_score:
             st.best_validation_score = score
             if self.best is not None:

@@ -99,11 +99,9 @@ class TrainState:
     backoffs: int = 0
     interrupted: bool = False
     converged: bool = False
-    recent_losses: list[float] = field(default_factory=list)
-    smoothed_loss: float = math.nan
+    recent_losses: list[float] = field(default_factory=list)  # the stopping rule's median window
     best_smoothed_loss: float = math.inf
     recent_scores: list[float] = field(default_factory=list)
-    smoothed_score: float = math.nan
     best_smoothed_score: float = -math.inf
     lr_scale: float = 1.0  # the schedule's factor now applied to the optimiser's rates
     schedule_start: int = 0  # n_iter when the optimiser was made
@@ -285,9 +283,7 @@ class Trainer:
         c = self.config
         order = torch.randperm(n, generator=self.generator) if c.shuffle else torch.arange(n)
         size = max(1, min(c.batch_size, n))
-        n_batches = -(-n // size)
-        chunks = order.split(size) if n % size == 0 else order.tensor_split(n_batches)
-        return [ch.to(device) for ch in chunks]
+        return [ch.to(device) for ch in order.tensor_split(-(-n // size))]
 
     def all_finite(self) -> bool:
         """Whether every parameter and floating buffer is finite (one host synchronisation)."""
