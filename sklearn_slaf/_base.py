@@ -247,14 +247,17 @@ class BaseSLNN(BaseEstimator):
         batch = _auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
         return TrainConfig(
             solver=self.solver, learning_rate=self.learning_rate_init, coef_learning_rate=self.coef_learning_rate,
-            # L-BFGS's line search picks its steps: no schedule, as in MLPRegressor
-            schedule="constant" if self.solver == "lbfgs" else self.learning_rate, power_t=self.power_t,
+            schedule=self._schedule(), power_t=self.power_t,
             beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, momentum=self.momentum,
             nesterov=self.nesterovs_momentum, smoothing=self.n_iter_no_change,
             alpha=self._alpha(), coef_alpha=self.coef_alpha, coef_penalty=self.coef_penalty,
             clip_grad_norm=self.clip_grad_norm, batch_size=batch, max_iter=self.max_iter, tol=self.tol,
             n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle, verbose=self.verbose,
         )
+
+    def _schedule(self) -> str:
+        # L-BFGS's line search picks its steps: no schedule, as in MLPRegressor
+        return "constant" if self.solver == "lbfgs" else self.learning_rate
 
     def _alpha(self) -> float:
         """``alpha``, with ``"auto"``: 3.0 as decoupled decay (adam, sgd), 1e-4 as L-BFGS's L2 penalty."""
@@ -492,7 +495,7 @@ class BaseSLNN(BaseEstimator):
 
     def _budget_is_the_end(self) -> bool:
         """Whether ending at max_iter is the design: a cosine schedule anneals to the last epoch."""
-        return self.learning_rate == "cosine" and self.solver != "lbfgs"
+        return self._schedule() == "cosine"
 
     # ------------------------------------------------------------------ prediction
     @torch.no_grad()
