@@ -13,12 +13,13 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted, validate_data
 
 from . import _kernels
 from . import basis as _basis
 from ._extrapolation import _RANGE_BOUNDS, _RangeProbe
 from ._functions import INIT_TARGETS
+from ._threads import resolve_threads, thread_limit
 from ._version import __version__
 from ._warnings import warn_user
 from .activation import COEF_SHARING, SLAF
@@ -28,6 +29,7 @@ from .training import COEF_PENALTIES, LR_FLOOR, SCHEDULES, SOLVERS, TrainConfig,
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _PREDICT_CHUNK = 8192
+_FAST_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 _ROW_BLOCK = 64
 _CHECK_CHUNK = 8192  # rows per pass of the closing finiteness and range check: bounds its memory
 # early_stopping="auto" holds out validation_fraction from this many rows on: below it the
@@ -136,6 +138,7 @@ class BaseSLNN(BaseEstimator):
         "verbose": ["verbose"],
         "device": [str, torch.device],
         "dtype": [StrOptions(set(_DTYPES))],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -179,6 +182,7 @@ class BaseSLNN(BaseEstimator):
         verbose=0,
         device="auto",
         dtype="float32",
+        n_threads=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.degree = degree
@@ -218,6 +222,7 @@ class BaseSLNN(BaseEstimator):
         self.verbose = verbose
         self.device = device
         self.dtype = dtype
+        self.n_threads = n_threads
 
     # ------------------------------------------------------------------ set-up
     def _torch_dtype(self) -> torch.dtype:
@@ -304,10 +309,31 @@ class BaseSLNN(BaseEstimator):
         """
         saved = self._fitted_state()
         try:
-            return self._fit_unguarded(X, y, sample_weight, incremental=incremental, classes=classes)
+            with thread_limit(self._threads_for_fit(X)):
+                return self._fit_unguarded(X, y, sample_weight, incremental=incremental, classes=classes)
         except BaseException:
             self._restore_fitted_state(saved)
             raise
+
+    def _widest_layer(self) -> int:
+        if hasattr(self, "module_"):  # the fitted shape: set_params takes effect at the next fit
+            return max(lin.out_features for lin in self.module_.linear_layers)
+        sizes = self.hidden_layer_sizes
+        return max((sizes,) if isinstance(sizes, Integral) else tuple(sizes), default=1)
+
+    def _threads_for_fit(self, X) -> int:
+        """``n_threads``, or for ``None`` what the largest ``(batch, units)`` tensor of the fit calls for."""
+        if self.n_threads is not None:
+            return self.n_threads
+        try:
+            n = _num_samples(X)
+        except TypeError:  # validation will say what is wrong with X
+            return 1
+        if self.solver == "lbfgs":  # full batch
+            batch = n
+        else:
+            batch = _auto_batch_size(n) if self.batch_size == "auto" else min(self.batch_size, n)
+        return resolve_threads(None, batch * self._widest_layer())
 
     def _fitted_state(self) -> dict:
         params = self.get_params(deep=False)
@@ -501,8 +527,9 @@ class BaseSLNN(BaseEstimator):
     @torch.no_grad()
     def _forward(self, X) -> np.ndarray:
         check_is_fitted(self, "module_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        self.module_.eval()
+        X = self._validate_predict_data(X)
+        if self.module_.training:  # eval() walks every submodule: a noticeable share of a one-row predict
+            self.module_.eval()
         limits = getattr(self, "preactivation_range_", None)
         if limits and any(r is not None for r in limits):
             cached = _RANGE_BOUNDS.get(self.module_)
@@ -514,8 +541,10 @@ class BaseSLNN(BaseEstimator):
         # one output array filled chunk by chunk: no per-chunk arrays kept alive between the chunks
         # temporaries, which would fragment the heap and grow the peak with the number of rows
         res = np.empty((X.shape[0], self.module_.n_outputs))
-        for i in range(0, X.shape[0], _PREDICT_CHUNK):
-            res[i : i + _PREDICT_CHUNK] = self._forward_chunk(X[i : i + _PREDICT_CHUNK], probe)
+        rows = min(X.shape[0], _PREDICT_CHUNK)
+        with thread_limit(resolve_threads(self.n_threads, rows * self._widest_layer())):
+            for i in range(0, X.shape[0], _PREDICT_CHUNK):
+                res[i : i + _PREDICT_CHUNK] = self._forward_chunk(X[i : i + _PREDICT_CHUNK], probe)
         if probe is not None:
             probe.warn_outside(X.shape[0])
         if not np.isfinite(res).all():
@@ -524,6 +553,23 @@ class BaseSLNN(BaseEstimator):
                 "training range of a high-degree polynomial network)."
             )
         return res
+
+    def _validate_predict_data(self, X) -> np.ndarray:
+        """``validate_data(self, X, reset=False)``, with a shortcut for what it would return unchanged.
+
+        A finite 2-D float ndarray of the fitted width, for a model fitted without feature
+        names, passes every check ``validate_data`` makes; those checks cost about as much as
+        the network's whole forward pass on a few rows, so such input skips them. Anything
+        else (lists, frames, sparse matrices, other dtypes, non-finite values) takes the full
+        path and its errors and warnings.
+        """
+        if (
+            type(X) is np.ndarray and X.ndim == 2 and X.dtype in _FAST_DTYPES and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_ and not hasattr(self, "feature_names_in_")
+            and not sklearn.get_config()["array_api_dispatch"] and np.isfinite(X).all()
+        ):
+            return X
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     def _forward_chunk(self, X: np.ndarray, probe: _RangeProbe | None = None) -> np.ndarray:
         # BLAS picks kernels by row count, and float32 results of one row then depend on how

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from numbers import Integral
 
+import weakref
+
 import numpy as np
 import torch
 from torch import nn
@@ -18,6 +20,9 @@ __all__ = ["SLAF", "COEF_SHARING"]
 
 COEF_SHARING: tuple[str, ...] = ("layer", "unit")
 _INIT_SCALE = 3.0  # initial input range r for mapped families: ~max |Z| over a few hundred draws
+# per layer, the folded evaluation-mode coefficients and the state they were folded from;
+# kept outside the module so that copies and pickles never carry a stale entry
+_FOLDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class SLAF(nn.Module):
@@ -212,7 +217,6 @@ class SLAF(nn.Module):
         self.num_batches_tracked.add_(1)
         return 1.0 / float(self.num_batches_tracked) if self.normalize_momentum is None else self.normalize_momentum
 
-    @torch.no_grad()
     def update_input_range(self, flat: torch.Tensor, weight: float) -> torch.Tensor | None:
         """The scale ``r`` of the input map for this batch, blended into ``running_range``.
 
@@ -223,6 +227,10 @@ class SLAF(nn.Module):
             return None
         if weight == 0.0:
             return self.running_range
+        with torch.no_grad():
+            return self._blend_range(flat, weight)
+
+    def _blend_range(self, flat: torch.Tensor, weight: float) -> torch.Tensor:
         # max |x| without materialising |x|: equal bit for bit, and no (N, U) temporary
         r = torch.maximum(flat.amax(dim=0), flat.amin(dim=0).neg_()).clamp_min_(torch.finfo(flat.dtype).tiny)
         self._blend(self.running_range, r, weight)
@@ -258,16 +266,51 @@ class SLAF(nn.Module):
         flat = self._check_input(x)
         w = self.count_batch(flat.shape[0])
         r = self.update_input_range(flat.detach(), w)
-        coef, bias = self.per_unit(self.effective_coefficients()), self.per_unit(self.bias)
         if self.normalize_basis and w:
+            coef, bias = self.per_unit(self.effective_coefficients()), self.per_unit(self.bias)
             out, mean, var = _kernels.normalized_basis(self.basis, flat, r, coef, bias, self.normalize_eps)
             self.update_running_stats(mean.T, var.T, w)  # the statistics carry no graph
             return out.reshape(x.shape)
+        columns, bias = self._fixed_coefficients()
+        out = _kernels.clenshaw(self.basis, flat if r is None else flat / r, columns, bias)
+        return out.reshape(x.shape)
+
+    def _fixed_coefficients(self) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """Per-unit coefficients (one contiguous ``(U,)`` tensor per element) and bias, running statistics folded in.
+
+        What evaluation mode (and a training batch of one row) multiplies the raw basis
+        elements by. Outside autograd in evaluation mode the result is kept between calls
+        (folding costs about as many tensor operations as a small layer's whole forward).
+        It is recomputed when a parameter or buffer is replaced, moved (``.to()`` swaps its
+        storage) or written in place (``copy_``, ``load_state_dict``, an optimiser's step:
+        each bumps the tensor's version), and on every ``train()`` or ``eval()``, because
+        the training engine writes the parameters through a flat buffer, which versions do
+        not see. Writes through ``.data`` are invisible to autograd and to this cache alike.
+        """
+        cacheable = not (self.training or torch.is_grad_enabled())
+        if cacheable:
+            state = [(t, t._version, t.data_ptr()) for t in self._state_tensors()]
+            cached = _FOLDED.get(self)
+            if cached is not None and len(cached[0]) == len(state) and all(
+                a[0] is b[0] and a[1:] == b[1:] for a, b in zip(cached[0], state)
+            ):
+                return cached[1]
+        coef, bias = self.per_unit(self.effective_coefficients()), self.per_unit(self.bias)
         if self.normalize_basis:
             coef = coef * torch.rsqrt(self.running_var + self.normalize_eps)
             bias = bias - (coef * self.running_mean).sum(-1)
-        out = _kernels.affine_basis(self.basis, flat if r is None else flat / r, coef, bias)
-        return out.reshape(x.shape)
+        folded = coef.t().contiguous().unbind(0), bias.contiguous()
+        if cacheable:
+            _FOLDED[self] = (state, folded)
+        return folded
+
+    def _state_tensors(self) -> list[torch.Tensor]:
+        extra = [] if self.gate_logit is None else [self.gate_logit]
+        return [self.coef, self.bias, self.running_mean, self.running_var, *extra]
+
+    def train(self, mode: bool = True) -> SLAF:
+        _FOLDED.pop(self, None)
+        return super().train(mode)
 
     def _forward_reference(self, x: torch.Tensor) -> torch.Tensor:
         """Forward pass on the stacked ``(N, U, k)`` basis, by plain autograd.

@@ -62,6 +62,7 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
     verbose : int, default=0
     device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
     dtype : {"float32", "float64"}, default="float32"
+    n_threads : int or None, default=None
         See :class:`~sklearn_slaf.SLNNRegressor` for each.
 
     Attributes

@@ -242,7 +242,7 @@ class SLNN(nn.Module):
         h = self.standardize(x)
         for lin, act in zip(self.hidden, self.activations):
             h = act(lin(h))
-        return self.output(h) * self.output_scale + self.output_offset
+        return torch.addcmul(self.output_offset, self.output(h), self.output_scale)
 
     def forward_observed(self, x: torch.Tensor, observe: Callable[[int, torch.Tensor], None]) -> torch.Tensor:
         """:meth:`forward`, calling ``observe(layer_index, pre_activation)`` before each hidden activation.
@@ -255,7 +255,7 @@ class SLNN(nn.Module):
             h = lin(h)
             observe(i, h)
             h = act(h)
-        return self.output(h) * self.output_scale + self.output_offset
+        return torch.addcmul(self.output_offset, self.output(h), self.output_scale)
 
 
 def _linear(n_in: int, n_out: int, device=None, dtype=None) -> nn.Linear:

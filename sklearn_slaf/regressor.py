@@ -132,6 +132,13 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
         Where to train and predict; ``"auto"`` takes CUDA when available.
     dtype : {"float32", "float64"}, default="float32"
         Precision of the network.
+    n_threads : int or None, default=None
+        torch's intra-op threads during each ``fit``, ``partial_fit`` and ``predict``
+        call; the caller's setting is restored afterwards. ``None`` uses one thread when
+        the widest ``(batch, units)`` tensor of the call is below about a million
+        elements (where more threads only cost, as measured in
+        ``benchmarks/threads.py``) and otherwise this process's share of the cores: the
+        caller's torch setting, which loky and dask workers start at their share.
 
     Attributes
     ----------

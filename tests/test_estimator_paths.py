@@ -171,11 +171,12 @@ def reg_data():
 
 
 # unnormalised high-degree polynomials: a step of the line search overflows float32. With one hidden
-# layer of degree 9 the fit recovers after a few back-offs; two layers of degree 12 (a degree-144
+# layer of degree 11 this seed's fit recovers after four back-offs (on the edge: seeds and rounding
+# decide how many, and whether the line search stalls first); two layers of degree 12 (a degree-144
 # polynomial) are non-finite from the first evaluation on, which no learning rate can fix.
 LBFGS_CASES = {
-    "recovers": {"hidden_layer_sizes": (16,), "degree": 9},
-    "gives-up": {"hidden_layer_sizes": (16, 16), "degree": 12},
+    "recovers": {"hidden_layer_sizes": (16,), "degree": 11, "random_state": 7},
+    "gives-up": {"hidden_layer_sizes": (16, 16), "degree": 12, "random_state": 0},
 }
 
 
@@ -183,7 +184,7 @@ LBFGS_CASES = {
 @pytest.mark.parametrize("case", list(LBFGS_CASES))
 def test_lbfgs_divergence_is_recovered_or_reported(reg_data, case):
     X, y = reg_data
-    reg = SLNNRegressor(solver="lbfgs", normalize_basis=False, max_iter=30, device="cpu", random_state=0,
+    reg = SLNNRegressor(solver="lbfgs", normalize_basis=False, max_iter=30, device="cpu",
                         early_stopping=False, **LBFGS_CASES[case])
     error = None
     with warnings.catch_warnings(record=True) as caught:
@@ -217,7 +218,7 @@ def test_lbfgs_divergence_is_recovered_or_reported(reg_data, case):
 
 def test_lbfgs_gives_up_then_refits_cleanly(reg_data):
     X, y = reg_data
-    reg = SLNNRegressor(solver="lbfgs", normalize_basis=False, max_iter=30, device="cpu", random_state=0,
+    reg = SLNNRegressor(solver="lbfgs", normalize_basis=False, max_iter=30, device="cpu",
                         **LBFGS_CASES["gives-up"])
     with pytest.raises(TrainingDivergedError, match="learning_rate_init"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -13,6 +13,7 @@ from ._stacked import STACK_LIMIT
 from ._streaming import (
     FUSED_BASES,
     affine_basis,
+    clenshaw,
     elements,
     normalized_backward,
     normalized_basis,
@@ -20,6 +21,6 @@ from ._streaming import (
 )
 
 __all__ = [
-    "FUSED_BASES", "STACK_LIMIT", "affine_basis", "clear_scratch", "elements", "normalized_backward",
+    "FUSED_BASES", "STACK_LIMIT", "affine_basis", "clear_scratch", "clenshaw", "elements", "normalized_backward",
     "normalized_basis", "normalized_forward", "scratch_bytes",
 ]

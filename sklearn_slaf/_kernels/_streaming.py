@@ -40,7 +40,7 @@ device and dtype.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -51,11 +51,14 @@ from . import _stacked
 from ._scratch import _scratch
 
 __all__ = [
-    "FUSED_BASES", "affine_basis", "elements", "normalized_backward", "normalized_basis",
+    "FUSED_BASES", "affine_basis", "clenshaw", "elements", "normalized_backward", "normalized_basis",
     "normalized_forward",
 ]
 
 FUSED_BASES: frozenset[str] = frozenset({"power", "taylor", "hermite", "chebyshev", "legendre"})
+
+# elements of u from which affine_basis recycles scratch buffers (256 KiB of float32)
+_RECYCLE_FROM = 1 << 16
 
 # g_i'(u) is represented as ``factor * base`` with ``base=None`` standing for the
 # constant 1, so that scalar factors fold into per-unit vectors instead of costing a
@@ -136,10 +139,17 @@ def _with_derivatives(
 
 
 def affine_basis(family: str, u: Tensor, coef: Tensor, bias: Tensor) -> Tensor:
-    """``bias + sum_i coef[:, i] g_i(u)`` without materialising the ``(N, U, k)`` stack.
+    """``bias + sum_i coef[:, i] g_i(u)`` by Clenshaw's rule, without materialising any ``g_i``.
 
     Differentiable by ordinary autograd. Used for evaluation mode, batches of one and
     layers without normalisation, where the coefficients are fixed per unit.
+
+    With the recurrence ``g_(n+1) = a_n u g_n - b_n g_(n-1)`` of the family, Clenshaw's
+    sums ``B_n = c_n + a_n u B_(n+1) - b_(n+1) B_(n+2)`` run from ``B_k = c_k`` down to
+    ``B_1``, and the result is ``c_0 + u B_1 - b_1 B_2``: one fused multiply-add per
+    degree for power and taylor (Horner's rule, ``b = 0``), two for the others, against
+    three or four when every element is formed and summed. It stays in the family's own
+    basis, so nothing goes through the ill-conditioned power form.
 
     Parameters
     ----------
@@ -149,15 +159,42 @@ def affine_basis(family: str, u: Tensor, coef: Tensor, bias: Tensor) -> Tensor:
     coef : torch.Tensor of shape (U, k)
     bias : torch.Tensor of shape (U,)
     """
-    # under autograd every element must survive for the backward pass; otherwise recycle
-    recycle = not (torch.is_grad_enabled() and any(t.requires_grad for t in (u, coef, bias)))
-    buffers = (_scratch.take(u), _scratch.take(u)) if recycle and coef.shape[-1] > 1 else None
-    out = None
-    for i, g in enumerate(elements(family, u, coef.shape[-1], buffers)):
-        # addcmul_'s backward needs only g and the coefficient, so updating out in place is safe
-        out = torch.addcmul(bias, g, coef[:, i]) if out is None else out.addcmul_(g, coef[:, i])
-    if buffers is not None:
-        _scratch.give(*buffers)
+    return clenshaw(family, u, coef.t().contiguous().unbind(0), bias)
+
+
+def clenshaw(family: str, u: Tensor, columns: Sequence[Tensor], bias: Tensor) -> Tensor:
+    """:func:`affine_basis` with the coefficients given as ``k`` contiguous ``(U,)`` tensors.
+
+    Broadcasting a strided column of a ``(U, k)`` tensor costs about three times a
+    contiguous one on small batches; callers that keep the coefficients between calls
+    keep them in this form.
+    """
+    k = len(columns)
+    # under autograd every B_n must survive for the backward pass; otherwise large inputs
+    # recycle three buffers (small ones are cheaper to allocate than to fetch from the cache)
+    recycle = u.numel() >= _RECYCLE_FROM and not (
+        torch.is_grad_enabled() and any(t.requires_grad for t in (u, *columns, bias))
+    )
+    free = [_scratch.take(u) for _ in range(min(3, k - 1))] if recycle else []
+    b1, b2 = columns[k - 1], None  # B_(n+1), B_(n+2); per-unit vectors until the first product
+    for n in range(k - 1, 0, -1):
+        a = _basis.recurrence(family, n)[0]
+        out = next((t for t in free if t is not b1 and t is not b2), None)
+        if out is None:
+            new = torch.addcmul(columns[n - 1], u, b1, value=a)
+        else:
+            new = torch.addcmul(columns[n - 1], u, b1, value=a, out=out)
+        # addcmul's backward needs only its inputs, so updating its result in place is safe
+        b_next = _basis.recurrence(family, n + 1)[1]
+        if b2 is not None and b_next != 0.0:
+            new.sub_(b2, alpha=b_next)
+        b1, b2 = new, b1
+    out = torch.addcmul(bias, u, b1)
+    b_first = _basis.recurrence(family, 1)[1]
+    if b2 is not None and b_first != 0.0:
+        out.sub_(b2, alpha=b_first)
+    if free:
+        _scratch.give(*free)
     return out
 
 

@@ -1,7 +1,8 @@
 """The training-mode SLAF kernels against the reference path (``SLAF._forward_reference``).
 
 Every test runs twice: once on the stacked kernels of small batches and once on the
-streaming kernels of large ones (the size limit between them is patched).
+streaming kernels of large ones (the size limits between them are patched: the stacked
+kernels' limit, and the size from which the evaluation path recycles scratch buffers).
 """
 
 import copy
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from sklearn_slaf import _kernels, basis
-from sklearn_slaf._kernels import _stacked
+from sklearn_slaf._kernels import _stacked, _streaming
 from sklearn_slaf.activation import SLAF
 
 F64 = torch.float64
@@ -21,6 +22,7 @@ FAMILIES = basis.POLYNOMIAL_BASES
 @pytest.fixture(autouse=True, params=["stacked", "streaming"])
 def kernel_path(request, monkeypatch):
     monkeypatch.setattr(_stacked, "STACK_LIMIT", 2**62 if request.param == "stacked" else 0)
+    monkeypatch.setattr(_streaming, "_RECYCLE_FROM", 2**62 if request.param == "stacked" else 0)
     return request.param
 
 
@@ -95,7 +97,7 @@ def test_affine_paths_match_reference(family, mode):
     if mode == "eval":
         layer.eval()
     compare(layer, x, w, rtol=1e-12)
-    with torch.no_grad():  # the recycled-buffer branch
+    with torch.no_grad():  # outside autograd: recycled buffers (on the streaming path) and the kept fold
         torch.testing.assert_close(layer(x), copy.deepcopy(layer)._forward_reference(x), rtol=1e-12, atol=1e-12)
 
 
