@@ -50,12 +50,12 @@ def skorch_model(n_features: int, hidden: tuple[int, ...], epochs: int, batch: i
 
 
 def candidates(n_features: int, hidden, epochs: int, batch: int, degree: int, device: str = "cpu"):
-    common = dict(hidden_layer_sizes=hidden, max_iter=epochs, batch_size=batch, tol=0.0,
+    common = dict(hidden_layer_sizes=hidden, max_iter=epochs, batch_size=batch, tol=0.0, early_stopping=False,
                   n_iter_no_change=epochs + 1, random_state=0)
     yield f"SLNNRegressor (SLAF, degree {degree})", SLNNRegressor(degree=degree, device=device, **common), None
     yield "SLNNRegressor (ReLU)", SLNNRegressor(hidden_activation="relu", device=device, **common), None
     yield "MLPRegressor (ReLU)", make_pipeline(StandardScaler(), MLPRegressor(
-        learning_rate_init=1e-3, alpha=1e-4, shuffle=True, early_stopping=False, **common)), None
+        learning_rate_init=1e-3, alpha=1e-4, shuffle=True, **common)), None
     try:
         model, prep = skorch_model(n_features, hidden, epochs, batch, device)
         yield "skorch NeuralNetRegressor (ReLU)", model, prep

@@ -1,10 +1,11 @@
-"""Training-step cost of SLAF layers against ReLU, with the streaming kernel and the reference path.
+"""Training-step cost of SLAF layers against ReLU: the fused C kernels, the torch kernels, the reference path.
 
 One forward + backward step (mean squared error, gradients zeroed in between) of a
 64-256-256-1 :class:`sklearn_slaf.network.SLNN` on a float32 batch of 4096 on the CPU,
-for SLAF of degree 4 and 8 in the ``power`` and ``chebyshev`` bases, each once with the
-streaming kernel of :mod:`sklearn_slaf._kernels` (the default forward) and once with
-the stacked reference path (``SLAF._forward_reference``, the pre-kernel
+for SLAF of degree 4 and 8 in the ``power`` and ``chebyshev`` bases, each with the fused
+C kernels of :mod:`sklearn_slaf._kernels._native` (the default on one thread, where they
+compile), with the torch kernels of :mod:`sklearn_slaf._kernels` (the default otherwise)
+and with the stacked reference path (``SLAF._forward_reference``, the pre-kernel
 implementation), against the same network with ReLU. Times are medians over
 ``--repeat`` steps after warm-up, all taken in this one process with the
 configurations interleaved round by round, so that drift of the machine hits them
@@ -13,7 +14,7 @@ with :func:`torch.autograd.graph.saved_tensors_hooks`; deterministic) and, unles
 ``--no-rss``, the peak resident set size of a fresh subprocess (Linux) during a few
 steps of the configuration, over its resident size before them.
 
-Usage: ``python benchmarks/slaf_layer.py [--repeat 15] [--no-rss]``
+Usage: ``python benchmarks/slaf_layer.py [--repeat 15] [--threads 1] [--no-rss]``
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ import torch
 from _common import save
 
 from sklearn_slaf import _kernels
+from sklearn_slaf._kernels import _native
 from sklearn_slaf.network import SLNN
 
 SEED = 0
 BATCH = 4096
 WIDTHS = (64, (256, 256), 1)
-THREADS = 2
+THREADS = 1  # set by --threads; the C kernels run on one thread, so with more the torch kernels run
 MIB = 2**20
 
 
@@ -43,13 +45,15 @@ def configs() -> list[dict]:
     out = [{"activation": "relu", "basis": "-", "degree": "-", "path": "-"}]
     for family in ("power", "chebyshev"):
         for degree in (4, 8):
-            for path in ("kernel", "reference"):
+            # the C kernels take a batch only on one thread, and only where they compile
+            native = ("native",) if THREADS == 1 and _native.available() else ()
+            for path in (*native, "kernel", "reference"):
                 out.append({"activation": "slaf", "basis": family, "degree": degree, "path": path})
     return out
 
 
-def build(cfg: dict) -> tuple[SLNN, torch.Tensor, torch.Tensor]:
-    """The network of a configuration in training mode, and a fixed batch."""
+def build(cfg: dict) -> tuple[SLNN, torch.Tensor, torch.Tensor, bool]:
+    """The network of a configuration in training mode, a fixed batch, and whether the C kernels run."""
     gen = torch.Generator().manual_seed(SEED)
     n_in, hidden, n_out = WIDTHS
     if cfg["activation"] == "relu":
@@ -61,16 +65,18 @@ def build(cfg: dict) -> tuple[SLNN, torch.Tensor, torch.Tensor]:
                 layer.forward = layer._forward_reference  # instance attribute shadows the method
     x = torch.randn(BATCH, n_in, generator=gen)
     y = torch.randn(BATCH, n_out, generator=gen)
-    return net.train(), x, y
+    return net.train(), x, y, cfg["path"] == "native"
 
 
-def train_step(net: SLNN, x: torch.Tensor, y: torch.Tensor) -> None:
+def train_step(net: SLNN, x: torch.Tensor, y: torch.Tensor, native: bool = False) -> None:
+    _native.enabled = native
     net.zero_grad(set_to_none=True)
     torch.nn.functional.mse_loss(net(x), y).backward()
 
 
-def saved_bytes(net: SLNN, x: torch.Tensor, y: torch.Tensor) -> int:
+def saved_bytes(net: SLNN, x: torch.Tensor, y: torch.Tensor, native: bool = False) -> int:
     """Bytes of the distinct storages autograd keeps for the backward pass of one step."""
+    _native.enabled = native
     storages: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
@@ -124,7 +130,8 @@ def peak_rss_child(cfg: dict) -> None:
 
 def peak_rss(cfg: dict) -> float:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(cfg)], capture_output=True, text=True, check=True
+        [sys.executable, __file__, "--child", json.dumps(cfg), "--threads", str(THREADS)],
+        capture_output=True, text=True, check=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])["peak_growth"]
 
@@ -132,9 +139,12 @@ def peak_rss(cfg: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS subprocesses")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global THREADS
+    THREADS = args.threads
     if args.child:
         peak_rss_child(json.loads(args.child))
         return
@@ -151,11 +161,11 @@ def main() -> None:
         ref = ref_time.get((cfg["basis"], cfg["degree"]))
         rows.append([
             cfg["activation"], cfg["basis"], cfg["degree"], cfg["path"],
-            1e3 * t, t / relu_t, ref / t if cfg["path"] == "kernel" else "-",
+            1e3 * t, t / relu_t, ref / t if cfg["path"] in ("native", "kernel") else "-",
             s / MIB, s / relu_saved,
             "-" if m is None else m / MIB, "-" if m is None else m / relu_rss,
         ])
-    header = ["activation", "basis", "k", "path", "step ms", "time x ReLU", "kernel speed-up",
+    header = ["activation", "basis", "k", "path", "step ms", "time x ReLU", "speed-up over reference",
               "saved MiB", "saved x ReLU", "peak RSS growth MiB", "RSS x ReLU"]
     extra = {
         "network": "SLNN 64-256-256-1, float32, CPU, MSE loss, forward + backward",

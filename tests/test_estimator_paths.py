@@ -230,3 +230,20 @@ def test_lbfgs_gives_up_then_refits_cleanly(reg_data):
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.set_params(hidden_layer_sizes=(16,), degree=2, normalize_basis=True).fit(X, y)
     assert reg.score(X, y) > 0.95 and np.isfinite(reg.loss_curve_).all()
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_early_stopping_score_is_sklearns_r2(outputs, weighted):
+    from sklearn.metrics import r2_score
+
+    from sklearn_slaf.regressor import _r2_score
+
+    rng = np.random.default_rng(outputs)
+    y = rng.normal(size=(40, outputs)).squeeze()
+    pred = y + rng.normal(scale=0.5, size=y.shape)
+    w = rng.uniform(0.1, 2.0, size=40) if weighted else None
+    assert _r2_score(y, pred, w) == pytest.approx(r2_score(y, pred, sample_weight=w), rel=1e-12)
+    const = np.full_like(y, 2.0)  # constant targets: 1 when predicted exactly, else 0, as scikit-learn
+    assert _r2_score(const, const) == r2_score(const, const) == 1.0
+    assert _r2_score(const, pred) == r2_score(const, pred) == 0.0

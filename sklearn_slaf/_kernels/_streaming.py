@@ -47,7 +47,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from .. import basis as _basis
-from . import _stacked
+from . import _native, _stacked
 from ._scratch import _scratch
 
 __all__ = [
@@ -203,10 +203,15 @@ def normalized_forward(
 ) -> tuple[Tensor, Tensor, Tensor, tuple]:
     """Forward maths of :func:`normalized_basis` without autograd: ``out, mean, var, ctx``.
 
-    ``ctx`` is what :func:`normalized_backward` needs. Batches with ``k N U`` up to
+    ``ctx`` is what :func:`normalized_backward` needs. On a CPU running one torch thread
+    the C kernels of :mod:`sklearn_slaf._kernels._native` take the batch when they could be
+    compiled. Otherwise batches with ``k N U`` up to
     :data:`~sklearn_slaf._kernels._stacked.STACK_LIMIT` go through the stacked kernels of
     :mod:`sklearn_slaf._kernels._stacked` (fewer operations), larger ones stream.
     """
+    if _native.usable(x):
+        out, mean, var, saved = _native.fused_forward(family, x, r, coef, bias, eps)
+        return out, mean, var, ("native", saved)
     if x.numel() * coef.shape[1] <= _stacked.STACK_LIMIT:
         out, mean, var, ctx = _stacked.stacked_forward(family, x, r, coef, bias, eps)
         return out, mean, var, ("stacked", ctx)
@@ -222,6 +227,8 @@ def normalized_backward(
     ``grad_x`` is ``None`` unless ``need_x``; see the module docstring for the formulas.
     """
     kind, saved = ctx
+    if kind == "native":
+        return _native.fused_backward(family, gy, saved, need_x)
     if kind == "stacked":
         return _stacked.stacked_backward(family, gy, saved, need_x)
     return _streaming_backward(family, gy, *saved, need_x)

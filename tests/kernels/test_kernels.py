@@ -1,8 +1,10 @@
 """The training-mode SLAF kernels against the reference path (``SLAF._forward_reference``).
 
-Every test runs twice: once on the stacked kernels of small batches and once on the
-streaming kernels of large ones (the size limits between them are patched: the stacked
-kernels' limit, and the size from which the evaluation path recycles scratch buffers).
+Every test runs three times: on the stacked torch kernels of small batches, on the
+streaming torch kernels of large ones (the size limits between them are patched: the
+stacked kernels' limit, and the size from which the evaluation path recycles scratch
+buffers), and on the fused C kernels where they compile (the conftest runs every test on
+one torch thread, where the C kernels take every CPU batch).
 """
 
 import copy
@@ -12,15 +14,18 @@ import pytest
 import torch
 
 from sklearn_slaf import _kernels, basis
-from sklearn_slaf._kernels import _stacked, _streaming
+from sklearn_slaf._kernels import _native, _stacked, _streaming
 from sklearn_slaf.activation import SLAF
 
 F64 = torch.float64
 FAMILIES = basis.POLYNOMIAL_BASES
 
 
-@pytest.fixture(autouse=True, params=["stacked", "streaming"])
+@pytest.fixture(autouse=True, params=["stacked", "streaming", "native"])
 def kernel_path(request, monkeypatch):
+    if request.param == "native" and not _native.available():
+        pytest.skip("the C kernels could not be compiled here (no C compiler)")
+    monkeypatch.setattr(_native, "enabled", request.param == "native")
     monkeypatch.setattr(_stacked, "STACK_LIMIT", 2**62 if request.param == "stacked" else 0)
     monkeypatch.setattr(_streaming, "_RECYCLE_FROM", 2**62 if request.param == "stacked" else 0)
     return request.param

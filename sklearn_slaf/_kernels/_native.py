@@ -1,0 +1,171 @@
+"""The fused C kernels of ``_fused.c``: compiled on first use, called through ctypes, optional.
+
+On a CPU with one intra-op thread, a SLAF layer's training step through torch costs
+dozens of tensor operations, each a pass over an ``(N, U)`` tensor plus a fixed dispatch
+cost; the C kernels do the forward in three passes and the backward in two, whatever the
+degree, in one call each. They need a C compiler at first use and nothing at install:
+the source is compiled once per machine (about a second) into a cache directory and
+loaded with :mod:`ctypes`. Without a compiler, or with ``SKLEARN_SLAF_NATIVE=0``, or on
+any failure, the torch kernels run instead: they stay the reference the tests hold these
+to, and the path of GPUs and of several threads.
+
+The cache is ``$SKLEARN_SLAF_CACHE``, else ``$XDG_CACHE_HOME/sklearn-slaf``, else
+``~/.cache/sklearn-slaf``; a library's name holds a hash of the source, the compiler's
+version and this CPU's flags (it is built with ``-march=native``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from .. import basis as _basis
+
+__all__ = ["available", "enabled", "fused_backward", "fused_forward", "usable"]
+
+_SOURCE = Path(__file__).with_name("_fused.c")
+_lock = threading.Lock()
+_lib: ctypes.CDLL | None = None
+_tried = False
+#: set to False to use the torch kernels everywhere (tests compare the two paths)
+enabled = os.environ.get("SKLEARN_SLAF_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+_I64, _INT, _DBL, _PTR = ctypes.c_int64, ctypes.c_int, ctypes.c_double, ctypes.c_void_p
+_FORWARD_ARGS = [_I64, _I64, _INT, _PTR, _PTR, _PTR, _PTR, _DBL, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR]
+_BACKWARD_ARGS = [_I64, _I64, _INT, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _INT, _PTR, _PTR, _PTR]
+_SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+
+
+def _cache_dir() -> Path:
+    if os.environ.get("SKLEARN_SLAF_CACHE"):
+        return Path(os.environ["SKLEARN_SLAF_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "sklearn-slaf"
+
+
+def _cpu_flags() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _build(compiler: str, target: Path) -> bool:
+    """Compile the source into ``target`` (atomically: concurrent builds cannot tear it)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        for flags in (["-march=native"], []):  # some compilers or CPUs refuse -march=native
+            cmd = [compiler, "-O3", *flags, "-shared", "-fPIC", "-o", tmp, str(_SOURCE), "-lm"]
+            if subprocess.run(cmd, capture_output=True, timeout=120).returncode == 0:
+                os.replace(tmp, target)
+                return True
+        return False
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _load() -> ctypes.CDLL | None:
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None or platform.system() == "Windows":
+        return None
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30).stdout
+    key = hashlib.sha256(b"\0".join(s.encode() for s in (_SOURCE.read_text(), version, _cpu_flags()))).hexdigest()
+    target = _cache_dir() / f"fused-{key[:16]}.so"
+    if not target.exists() and not _build(compiler, target):
+        return None
+    lib = ctypes.CDLL(str(target))
+    for suffix in _SUFFIX.values():
+        getattr(lib, f"slaf_forward_{suffix}").argtypes = _FORWARD_ARGS
+        getattr(lib, f"slaf_backward_{suffix}").argtypes = _BACKWARD_ARGS
+    return lib
+
+
+def available() -> bool:
+    """Whether the C kernels are compiled and loaded (compiling them on the first call).
+
+    Examples
+    --------
+    >>> from sklearn_slaf._kernels import _native
+    >>> isinstance(_native.available(), bool)
+    True
+    """
+    global _lib, _tried
+    if not _tried:
+        with _lock:
+            if not _tried:
+                try:
+                    _lib = _load()
+                except (OSError, subprocess.SubprocessError):
+                    _lib = None
+                _tried = True
+    return _lib is not None
+
+
+def usable(x: Tensor) -> bool:
+    """Whether a batch ``x`` goes through the C kernels: enabled, on the CPU, float, one torch thread."""
+    return (
+        enabled and x.device.type == "cpu" and x.dtype in _SUFFIX and x.dim() == 2
+        and torch.get_num_threads() == 1 and available()
+    )
+
+
+def _constants(family: str, k: int) -> tuple[ctypes.Array, ctypes.Array]:
+    ra, rb = (ctypes.c_double * (k + 1))(), (ctypes.c_double * (k + 1))()
+    for n in range(1, k + 1):
+        ra[n], rb[n] = _basis.recurrence(family, n)
+    return ra, rb
+
+
+def _ptr(t: Tensor | None) -> int | None:
+    return None if t is None else t.data_ptr()
+
+
+def fused_forward(
+    family: str, x: Tensor, r: Tensor | None, coef: Tensor, bias: Tensor, eps: float
+) -> tuple[Tensor, Tensor, Tensor, tuple]:
+    """``out, mean, var`` (``(N, U)``, ``(k, U)``, ``(k, U)``) and what :func:`fused_backward` needs."""
+    n, units = x.shape
+    k = coef.shape[1]
+    x = x.detach().contiguous()
+    coef, bias = coef.detach().to(x.dtype).contiguous(), bias.detach().to(x.dtype).contiguous()
+    r = None if r is None else r.detach().to(x.dtype).contiguous()
+    out = torch.empty_like(x)
+    mean, var, scale = (torch.empty(k, units, dtype=x.dtype) for _ in range(3))
+    ra, rb = _constants(family, k)
+    fn = getattr(_lib, f"slaf_forward_{_SUFFIX[x.dtype]}")
+    if fn(n, units, k, x.data_ptr(), _ptr(r), coef.data_ptr(), bias.data_ptr(), float(eps), ra, rb,
+          out.data_ptr(), mean.data_ptr(), var.data_ptr(), scale.data_ptr()):
+        raise MemoryError("the fused SLAF forward kernel could not allocate its work buffers.")
+    return out, mean, var, (x, r, coef, mean, scale, ra, rb)
+
+
+def fused_backward(family: str, gy: Tensor, saved: tuple, need_x: bool = True) -> tuple[Tensor | None, Tensor, Tensor]:
+    """``grad_x`` (``None`` unless ``need_x``), ``grad_coef`` (``(U, k)``) and ``grad_bias`` (``(U,)``)."""
+    x, r, coef, mean, scale, ra, rb = saved
+    n, units = x.shape
+    k = coef.shape[1]
+    gy = gy.detach().to(x.dtype).contiguous()
+    grad_x = torch.empty_like(x) if need_x else None
+    grad_coef = torch.empty(units, k, dtype=x.dtype)
+    grad_bias = torch.empty(units, dtype=x.dtype)
+    fn = getattr(_lib, f"slaf_backward_{_SUFFIX[x.dtype]}")
+    if fn(n, units, k, gy.data_ptr(), x.data_ptr(), _ptr(r), coef.data_ptr(), mean.data_ptr(), scale.data_ptr(),
+          ra, rb, int(need_x), _ptr(grad_x), grad_coef.data_ptr(), grad_bias.data_ptr()):
+        raise MemoryError("the fused SLAF backward kernel could not allocate its work buffers.")
+    return grad_x, grad_coef, grad_bias
