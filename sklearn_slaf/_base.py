@@ -18,6 +18,7 @@ from sklearn.utils.validation import _check_sample_weight, _num_samples, check_i
 from . import _kernels
 from . import basis as _basis
 from ._extrapolation import _RANGE_BOUNDS, _RangeProbe
+from ._devices import resolve_device
 from ._functions import INIT_TARGETS
 from ._threads import resolve_threads, thread_limit
 from ._version import __version__
@@ -38,24 +39,6 @@ AUTO_EARLY_STOPPING_MIN_SAMPLES = 100
 # alpha="auto": the decoupled decay chosen by the suite's cross-validation, and MLPRegressor's L2 penalty
 AUTO_WEIGHT_DECAY, AUTO_L2_PENALTY = 3.0, 1e-4
 _RECALIBRATION_ROWS = 20000  # rows whose statistics become the running statistics of the normalised layers
-def resolve_device(device) -> torch.device:
-    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a ``torch.device`` into a device."""
-    if isinstance(device, torch.device):
-        dev = device
-    elif device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    else:
-        try:
-            dev = torch.device(device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.") from exc
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available; use 'cpu' or 'auto'.")
-    return dev
-
-
 def _auto_batch_size(n_samples: int) -> int:
     """``batch_size="auto"``: ``n_samples // 50`` clipped to [64, 200] (and to ``n_samples``).
 

@@ -152,7 +152,9 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
     verbose : int, default=0
         ``1`` shows a progress bar with the current loss.
     device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
-        Where to train and predict; ``"auto"`` takes CUDA when available.
+        Where to train and predict; ``"auto"`` takes CUDA when available, and inside a
+        dask worker (or under ``torchrun``) on a machine with several GPUs, worker ``i``
+        takes GPU ``i % n_gpus``.
     dtype : {"float32", "float64"}, default="float32"
         Precision of the network.
     n_threads : int or None, default=None
