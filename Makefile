@@ -17,7 +17,7 @@ VERSIONS := import sys, numpy, scipy, sklearn, torch; \
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[test,dask]"
+	$(PY) -m pip install --quiet -e ".[test,dask,onnx]"
 	touch $@
 
 versions: $(VENV)/.installed

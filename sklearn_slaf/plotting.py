@@ -14,7 +14,8 @@ import numpy as np
 from . import eoc as _eoc
 from .network import module_of
 
-__all__ = ["plot_activations", "plot_variance_map", "plot_correlation_map", "plot_eoc_curve", "plot_depth_profile"]
+__all__ = ["plot_activations", "plot_compact_curve", "plot_variance_map", "plot_correlation_map", "plot_eoc_curve",
+           "plot_depth_profile"]
 
 
 def _pyplot():
@@ -229,3 +230,48 @@ def plot_activations(estimator, *, layers=None, max_units: int = 16, n: int = 20
         ax.set(xlabel="pre-activation", ylabel="activation",
                title=f"layer {layer + 1}: {slaf.basis} basis, degree {slaf.degree}")
     return axes
+
+
+def plot_compact_curve(curve, *, ax=None):
+    """Plot the accuracy of the compact polynomials against the number of terms kept.
+
+    Parameters
+    ----------
+    curve : DataFrame or dict
+        What :meth:`PolynomialFeatureEquivalent.compact_curve
+        <sklearn_slaf.PolynomialFeatureEquivalent.compact_curve>` returns.
+    ax : matplotlib axes, optional
+
+    Returns
+    -------
+    matplotlib axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn_slaf.plotting import plot_compact_curve
+    >>> curve = {"n_terms": [1, 2, 4], "n_monomials": [1, 3, 6], "r2_distribution": [0.5, 0.9, 1.0]}
+    >>> ax = plot_compact_curve(curve)
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['R² against the full polynomial (exact, under the distribution)']
+    """
+    ax = _axes(ax)
+    labels = {
+        "r2_distribution": "R² against the full polynomial (exact, under the distribution)",
+        "r2_model": "R² against the full polynomial on X",
+        "r2_data": "R² against the targets",
+    }
+    n = [int(v) for v in curve["n_terms"]]
+    for key, label in labels.items():
+        if key in curve:
+            ax.plot(n, list(curve[key]), marker="o", ms=3, label=label)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 1, 10, 100 rather than powers of ten
+    ax.set(xlabel="terms kept (orthonormal basis)", ylabel="R²", title="compact polynomial: accuracy against size")
+    ax.set_ylim(top=1.02)
+    ax.grid(True, which="both", lw=0.3, alpha=0.5)
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)  # clear of the data
+    return ax

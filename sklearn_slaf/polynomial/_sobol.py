@@ -54,17 +54,27 @@ def univariate_basis_change(kind: str, degree: int, *, alpha: float = 0.0, beta:
         c = np.asarray(sample, dtype=float).ravel()
         if c.size == 0 or not np.isfinite(c).all():
             raise ValueError("the empirical distribution needs finite sample values.")
-        if np.unique(c).size < n:
+        distinct = np.unique(c).size
+        if distinct < 2:
             raise ValueError(
-                f"an input with {np.unique(c).size} distinct values cannot carry a degree-{degree} polynomial's "
-                f"variance decomposition under its empirical distribution (it needs {n}); use distribution='normal' "
-                "or 'uniform', or more data."
+                "an input with a single value has no variance under its empirical distribution: drop it, or use "
+                "distribution='normal'."
             )
         mu, sd = c.mean(), c.std()
         u = (c - mu) / sd
         V = u[:, None] ** np.arange(n)
-        L = np.linalg.cholesky(V.T @ V / u.size)  # u^k = sum_l L[k, l] psi_l, psi orthonormal on the sample
-        return _affine_powers(mu, sd, degree) @ L
+        if distinct >= n:
+            L = np.linalg.cholesky(V.T @ V / u.size)  # u^k = sum_l L[k, l] psi_l, psi orthonormal on the sample
+            return _affine_powers(mu, sd, degree) @ L
+        # d distinct values carry only d orthonormal polynomials (a binary input: 1 and one more); on
+        # those values every higher power is exactly a combination of them, found by projection
+        d = distinct
+        L = np.linalg.cholesky(V[:, :d].T @ V[:, :d] / u.size)
+        psi = np.linalg.solve(L, V[:, :d].T).T  # (size, d): the orthonormal polynomials on the sample
+        T = np.zeros((n, n))
+        T[:d, :d] = L
+        T[d:, :d] = V[:, d:].T @ psi / u.size
+        return _affine_powers(mu, sd, degree) @ T
     if kind == "normal":
         T = np.zeros((n, n))
         for k in range(n):
@@ -235,6 +245,10 @@ def orthonormal_to_monomials(coefficients: dict, bases: list[np.ndarray]) -> tup
     >>> powers.tolist(), coef.round(12).tolist(), round(c0, 12)
     ([[2]], [1.0], -1.0)
     """
+    if not coefficients:
+        return np.zeros((0, len(bases)), np.int64), np.zeros(0), 0.0
+    # exact zeros include the terms of orthonormal polynomials an empirical law with few values lacks
+    coefficients = {k: v for k, v in coefficients.items() if v != 0.0}
     if not coefficients:
         return np.zeros((0, len(bases)), np.int64), np.zeros(0), 0.0
     digits = np.array(list(coefficients), dtype=np.int64).reshape(len(coefficients), -1)

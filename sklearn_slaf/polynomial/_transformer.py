@@ -39,6 +39,12 @@ _LATEX_ESCAPES = {"\\": r"\backslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^"
                   "$": r"\$", "&": r"\&", "#": r"\#", "~": r"\sim{}", " ": r"\ "}
 
 
+def _r2(truth: np.ndarray, pred: np.ndarray) -> float:
+    sst = float(((truth - truth.mean()) ** 2).sum())
+    sse = float(((truth - pred) ** 2).sum())
+    return 1.0 - sse / sst if sst > 0 else float(sse == 0)
+
+
 def _latex_name(name: str) -> str:
     if name.startswith("x") and name[1:].isdigit():
         return f"x_{{{name[1:]}}}"
@@ -500,7 +506,7 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         if (n_terms is None) == (tol is None):
             raise ValueError("give exactly one of n_terms and tol.")
         s, bases = self._sobol(distribution, X, output)
-        items = [(k, v) for k, v in s.coefficients.items() if any(k)]
+        items = [(k, v) for k, v in s.coefficients.items() if any(k) and v != 0.0]
         items.sort(key=lambda kv: -abs(kv[1]))
         sq = np.array([v * v for _, v in items])
         if n_terms is not None:
@@ -528,16 +534,152 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         out.compact_r2_ = float(1.0 - sq[m:].sum() / s.variance)
         return out
 
+    def partial_dependence(self, feature: int, values, *, distribution: str = "normal", X=None,
+                           output: int = 0) -> np.ndarray:
+        """Exact partial dependence on one input: ``E[f(x) | x_feature = v]`` for each ``v`` in ``values``.
+
+        The other inputs are averaged out in closed form under ``distribution``, taken as
+        independent: every monomial's other powers are replaced by their moments. This is the
+        mean plus the first-order (main-effect) component of the variance decomposition of
+        :meth:`sobol_indices`. It equals scikit-learn's brute-force ``partial_dependence``
+        when the data's joint distribution is the product of its marginals (a full grid)
+        and ``distribution="empirical"``, and is otherwise what that estimate converges to
+        for independent inputs, with no sampling error.
+
+        Parameters
+        ----------
+        feature : int
+            Index of the input.
+        values : array-like of shape (n_values,)
+            Values of that input, in the units of ``X``.
+        distribution, X, output
+            As for :meth:`sobol_indices`.
+
+        Returns
+        -------
+        ndarray of shape (n_values,)
+            For a classifier, of the decision function (the logit of the positive class,
+            or of class ``output``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_slaf import SLNNRegressor, PolynomialFeatureEquivalent
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(300, 2))
+        >>> reg = SLNNRegressor((8,), degree=2, max_iter=50, random_state=0, dtype="float64").fit(X, X[:, 0] ** 2)
+        >>> pfe = PolynomialFeatureEquivalent(reg).fit(X)
+        >>> pd = pfe.partial_dependence(0, [-1.0, 0.0, 1.0], distribution="empirical", X=X)
+        >>> pd.shape
+        (3,)
+        """
+        check_is_fitted(self)
+        if isinstance(feature, bool) or not isinstance(feature, Integral) or not 0 <= feature < self.n_features_in_:
+            raise ValueError(f"feature must be an input index in [0, {self.n_features_in_}); got {feature!r}.")
+        coef, intercept = self._coef_2d()
+        o = self._check_output(output, coef.shape[0])
+        v = np.asarray(values, dtype=np.float64).ravel()
+        if not np.isfinite(v).all():
+            raise ValueError("values must be finite.")
+        moments = [T[:, 0] for T in self._sobol_bases(distribution, X)]  # E[c^a] = T[a, 0] (psi_0 = 1)
+        w = coef[o].copy()
+        for j in range(self.n_features_in_):
+            if j != feature:
+                w *= moments[j][self.powers_[:, j]]
+        by_power = np.bincount(self.powers_[:, feature], weights=w, minlength=1)
+        if self.coordinates == "standardized":
+            v = (v - self._offset[feature]) / self._scale[feature]
+        return float(intercept[o]) + np.polynomial.polynomial.polyval(v, by_power)
+
+    def compact_curve(self, n_terms=None, *, distribution: str = "normal", X=None, y=None, output: int = 0):
+        """Accuracy of the compact forms against the number of terms kept (:meth:`compact`).
+
+        Parameters
+        ----------
+        n_terms : sequence of int, optional
+            Term counts to evaluate; by default about 20 counts spaced geometrically from 1
+            to every orthonormal term.
+        distribution, output
+            As for :meth:`compact`.
+        X : array-like of shape (n_samples, n_features), optional
+            Data on which to also score each compact form against the full polynomial
+            (and, with ``y``, against the targets); also the data of ``"uniform"`` and
+            ``"empirical"``.
+        y : array-like of shape (n_samples,), optional
+            Targets for the R² against the data (regressors).
+
+        Returns
+        -------
+        pandas.DataFrame or dict of ndarray
+            Columns ``n_terms``, ``n_monomials``, ``r2_distribution`` (exact R² against the
+            full polynomial under ``distribution``: one minus the dropped variance share),
+            and with ``X``: ``r2_model`` (against the full polynomial on ``X``) and with
+            ``y``: ``r2_data``. A DataFrame when pandas is installed.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_slaf import SLNNRegressor, PolynomialFeatureEquivalent
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(300, 3))
+        >>> reg = SLNNRegressor((8,), degree=2, max_iter=100, random_state=0, dtype="float64").fit(
+        ...     X, X[:, 0] + X[:, 1] * X[:, 2])
+        >>> curve = PolynomialFeatureEquivalent(reg).fit(X).compact_curve([1, 2, 9], X=X)
+        >>> [round(float(r), 6) for r in curve["r2_distribution"]][-1]
+        1.0
+        """
+        check_is_fitted(self)
+        s, _ = self._sobol(distribution, X, output)
+        total = sum(1 for k, v in s.coefficients.items() if any(k) and v != 0.0)
+        if n_terms is None:
+            n_terms = np.unique(np.geomspace(1, max(total, 1), num=min(20, total)).round().astype(int))
+        counts = [int(m) for m in n_terms]
+        if not counts or min(counts) < 1:
+            raise ValueError(f"n_terms must hold integers >= 1; got {list(n_terms)!r}.")
+        # transform validates X itself (and keeps its feature names, which a validated copy would lose)
+        full = None if X is None else self._polynomial_output(self, X, output)
+        yv = None if y is None else np.asarray(y, dtype=np.float64).ravel()
+        if yv is not None and (full is None or yv.shape[0] != full.shape[0]):
+            raise ValueError("y needs X, with one target per row of X.")
+        rows = {"n_terms": [], "n_monomials": [], "r2_distribution": []}
+        if full is not None:
+            rows["r2_model"] = []
+        if yv is not None:
+            rows["r2_data"] = []
+        for m in counts:
+            small = self.compact(n_terms=min(m, total), distribution=distribution, X=X, output=output)
+            rows["n_terms"].append(min(m, total))
+            rows["n_monomials"].append(small.n_output_features_)
+            rows["r2_distribution"].append(small.compact_r2_)
+            if full is not None:
+                pred = self._polynomial_output(small, X, 0)
+                rows["r2_model"].append(_r2(full, pred))
+            if yv is not None:
+                rows["r2_data"].append(_r2(yv, pred))
+        table = {k: np.asarray(v) for k, v in rows.items()}
+        try:
+            import pandas as pd
+        except ImportError:
+            return table
+        return pd.DataFrame(table)
+
+    @staticmethod
+    def _polynomial_output(pfe, X, output: int) -> np.ndarray:
+        coef, intercept = pfe._coef_2d()
+        return pfe.transform(X) @ coef[output] + intercept[output]
+
     def to_sklearn(self):
         """The polynomial as a plain scikit-learn pipeline: no torch needed to load or run it.
 
         ``StandardScaler`` (the network's input standardisation, for
-        ``coordinates="standardized"``) -> ``PolynomialFeatures(degree_)`` -> a
-        ``ColumnTransformer`` keeping the retained monomials -> ``LinearRegression``
-        (regressors) or ``LogisticRegression`` (classifiers, whose ``decision_function``
-        and ``predict_proba`` are then the network's) with the polynomial's coefficients.
-        Every step is a stock scikit-learn class, so the pipeline pickles with joblib and
-        loads with ``skops.io`` trusting scikit-learn types only.
+        ``coordinates="standardized"``) -> ``PolynomialFeatures(degree_)`` ->
+        ``LinearRegression`` (regressors) or ``LogisticRegression`` (classifiers, whose
+        ``decision_function`` and ``predict_proba`` are then the network's) with the
+        polynomial's coefficients (zero on the monomials it does not keep). Every step is a
+        stock scikit-learn class, so the pipeline pickles with joblib, loads with
+        ``skops.io`` trusting scikit-learn types only, and converts to ONNX with
+        ``skl2onnx`` (``pip install sklearn-slaf[onnx]``; tested with onnxruntime, float64
+        input).
 
         Returns
         -------
@@ -554,7 +696,6 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         >>> bool(np.allclose(pipe.predict(X), reg.predict(X), rtol=1e-9, atol=1e-12))
         True
         """
-        from sklearn.compose import ColumnTransformer
         from sklearn.linear_model import LinearRegression, LogisticRegression
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import PolynomialFeatures, StandardScaler
@@ -570,17 +711,21 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
             steps.append(("scale", scaler))
         monomials = PolynomialFeatures(self.degree_, include_bias=False).fit(np.zeros((1, n)))
         steps.append(("monomials", monomials))
-        select = ColumnTransformer([("kept", "passthrough", (self._columns - 1).tolist())])
-        select.fit(np.zeros((1, monomials.n_output_features_)))
-        steps.append(("select", select))
+        if hasattr(self, "feature_names_in_"):  # the pipeline takes the frames the model took, names checked
+            steps[0][1].feature_names_in_ = np.asarray(self.feature_names_in_, dtype=object)
+        # the dropped monomials get zero weights: PolynomialFeatures computes them all anyway, and a
+        # column selection in between would cost a step that converters such as skl2onnx cannot shape
+        full = np.zeros((coef.shape[0], monomials.n_output_features_))
+        full[:, self._columns - 1] = coef
+        coef = full
         if is_classifier(self.estimator_):
             head = LogisticRegression()
             head.classes_ = np.asarray(self.estimator_.classes_)
         else:
             head = LinearRegression()
         head.coef_ = coef if coef.shape[0] > 1 or is_classifier(self.estimator_) else coef[0]
-        head.intercept_ = np.asarray(intercept, float) if head.coef_.ndim == 2 else float(intercept[0])
-        head.n_features_in_ = int(self._columns.size)
+        head.intercept_ = np.asarray(intercept, float) if head.coef_.ndim == 2 else np.float64(intercept[0])
+        head.n_features_in_ = int(monomials.n_output_features_)
         steps.append(("linear", head))
         return Pipeline(steps)
 

@@ -136,8 +136,8 @@ def test_classifier_outputs_and_bad_input(fitted):
         pfe.sobol_indices("empirical")
     with pytest.raises(ValueError, match="degenerate range"):
         pfe.sobol_indices("uniform", np.c_[X[:, :2], np.full(len(X), 2.0)])
-    with pytest.raises(ValueError, match="distinct values"):
-        pfe.sobol_indices("empirical", np.c_[X[:, :2], np.tile([0.0, 1.0], len(X) // 2)])
+    with pytest.raises(ValueError, match="single value"):
+        pfe.sobol_indices("empirical", np.c_[X[:, :2], np.full(len(X), 2.0)])
     with pytest.raises(ValueError, match="distribution must be"):
         pfe.sobol_indices("cauchy")
     with pytest.raises(ValueError, match="constant"):
@@ -185,3 +185,27 @@ def test_compact_by_tolerance_keeps_the_fewest_terms(fitted):
     for bad in ({"n_terms": 0}, {"tol": 1.0}, {}, {"n_terms": 2, "tol": 0.1}):
         with pytest.raises(ValueError):
             pfe.compact(**bad)
+
+
+def test_empirical_law_with_fewer_values_than_the_degree(fitted):
+    # a binary input under a quadratic: its law carries 2 orthonormal polynomials only,
+    # and every higher power is one of their combinations on {0, 1}; the decomposition stays exact.
+    # Oracle: every combination of the columns' values (the product of the empirical marginals)
+    X, reg, pfe = fitted
+    Xe = np.c_[X[:12, :2], np.tile([0.0, 1.0], 6)]
+    s = pfe.sobol_indices("empirical", Xe)
+    cols = [np.unique(Xe[:, j], return_counts=True) for j in range(3)]
+    grid = np.array(np.meshgrid(*[c[0] for c in cols], indexing="ij")).reshape(3, -1).T
+    w = np.einsum("i,j,k->ijk", *[c[1] / c[1].sum() for c in cols]).ravel()
+    f = _poly_value(pfe, grid).ravel()
+    mean = w @ f
+    var = w @ (f - mean) ** 2
+    assert s.variance == pytest.approx(var, rel=1e-9)
+    for j in range(3):
+        keys, inv = np.unique(grid[:, j], return_inverse=True)
+        cond = np.bincount(inv, weights=w * f) / np.bincount(inv, weights=w)
+        pj = np.bincount(inv, weights=w)
+        assert s.first_order[j] == pytest.approx(pj @ (cond - mean) ** 2 / var, rel=1e-8, abs=1e-12)
+    # the compact form of all terms is the polynomial itself on the binary column's values
+    full = pfe.compact(tol=0.0, distribution="empirical", X=Xe)
+    np.testing.assert_allclose(_poly_value(full, grid), _poly_value(pfe, grid), rtol=1e-8, atol=1e-8)
