@@ -23,6 +23,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 from ..network import module_of
 from ._algebra import MonomialIndex
 from ._expansion import DEFAULT_MAX_TERMS, ConditioningWarning, expand_network
+from ._export import export_pipeline
 from ._sobol import SobolIndices, orthonormal_to_monomials, polynomial_sobol, univariate_basis_change
 
 __all__ = ["PolynomialFeatureEquivalent"]
@@ -668,18 +669,27 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         coef, intercept = pfe._coef_2d()
         return pfe.transform(X) @ coef[output] + intercept[output]
 
-    def to_sklearn(self):
+    def to_sklearn(self, feature_map: str = "auto"):
         """The polynomial as a plain scikit-learn pipeline: no torch needed to load or run it.
 
-        ``StandardScaler`` (the network's input standardisation, for
-        ``coordinates="standardized"``) -> ``PolynomialFeatures(degree_)`` ->
-        ``LinearRegression`` (regressors) or ``LogisticRegression`` (classifiers, whose
-        ``decision_function`` and ``predict_proba`` are then the network's) with the
-        polynomial's coefficients (zero on the monomials it does not keep). Every step is a
-        stock scikit-learn class, so the pipeline pickles with joblib, loads with
-        ``skops.io`` trusting scikit-learn types only, and converts to ONNX with
+        Every step is a stock scikit-learn class, so the pipeline pickles with joblib, loads
+        with ``skops.io`` trusting scikit-learn types only, and converts to ONNX with
         ``skl2onnx`` (``pip install sklearn-slaf[onnx]``; tested with onnxruntime, float64
-        input).
+        input). Its ``predict`` (and a classifier's ``decision_function`` and
+        ``predict_proba``) is the network's to float64 round-off.
+
+        Parameters
+        ----------
+        feature_map : {"auto", "full", "sparse"}, default="auto"
+            ``"full"``: ``StandardScaler`` (the network's input standardisation, for
+            ``coordinates="standardized"``) -> ``PolynomialFeatures(degree_)`` -> a
+            ``LinearRegression`` (regressors) or ``LogisticRegression`` (classifiers) with
+            the polynomial's coefficients, zero on the monomials it does not keep.
+            ``"sparse"``: a ``ColumnTransformer`` with one branch per set of inputs the kept
+            monomials use (that set's scaling and ``PolynomialFeatures`` up to the degree
+            needed there) -> the same head: a compact form then computes a handful of
+            columns instead of every monomial of the full degree. ``"auto"`` takes the one
+            that computes fewer columns.
 
         Returns
         -------
@@ -696,38 +706,8 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         >>> bool(np.allclose(pipe.predict(X), reg.predict(X), rtol=1e-9, atol=1e-12))
         True
         """
-        from sklearn.linear_model import LinearRegression, LogisticRegression
-        from sklearn.pipeline import Pipeline
-        from sklearn.preprocessing import PolynomialFeatures, StandardScaler
-
         check_is_fitted(self)
-        n = self.n_features_in_
-        coef, intercept = self._coef_2d()
-        steps = []
-        if self.coordinates == "standardized":
-            scaler = StandardScaler()
-            scaler.mean_, scaler.scale_ = np.asarray(self._offset, float), np.asarray(self._scale, float)
-            scaler.var_, scaler.n_features_in_, scaler.n_samples_seen_ = scaler.scale_**2, n, 1
-            steps.append(("scale", scaler))
-        monomials = PolynomialFeatures(self.degree_, include_bias=False).fit(np.zeros((1, n)))
-        steps.append(("monomials", monomials))
-        if hasattr(self, "feature_names_in_"):  # the pipeline takes the frames the model took, names checked
-            steps[0][1].feature_names_in_ = np.asarray(self.feature_names_in_, dtype=object)
-        # the dropped monomials get zero weights: PolynomialFeatures computes them all anyway, and a
-        # column selection in between would cost a step that converters such as skl2onnx cannot shape
-        full = np.zeros((coef.shape[0], monomials.n_output_features_))
-        full[:, self._columns - 1] = coef
-        coef = full
-        if is_classifier(self.estimator_):
-            head = LogisticRegression()
-            head.classes_ = np.asarray(self.estimator_.classes_)
-        else:
-            head = LinearRegression()
-        head.coef_ = coef if coef.shape[0] > 1 or is_classifier(self.estimator_) else coef[0]
-        head.intercept_ = np.asarray(intercept, float) if head.coef_.ndim == 2 else np.float64(intercept[0])
-        head.n_features_in_ = int(monomials.n_output_features_)
-        steps.append(("linear", head))
-        return Pipeline(steps)
+        return export_pipeline(self, feature_map)
 
     def _sobol_bases(self, distribution: str, X) -> list[np.ndarray]:
         """Per input, the change of basis into the orthonormal polynomials of its law, in our coordinates."""
