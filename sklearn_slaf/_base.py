@@ -26,7 +26,7 @@ from ._warnings import warn_user
 from .activation import COEF_SHARING, SLAF
 from .eoc import edge_of_chaos_init
 from .network import SLNN, WEIGHT_INITS
-from .training import COEF_PENALTIES, LR_FLOOR, SCHEDULES, SOLVERS, TrainConfig, Trainer, TrainState
+from .training import COEF_PENALTIES, LR_FLOOR, SCHEDULES, SOLVERS, Communicator, TrainConfig, Trainer, TrainState
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _PREDICT_CHUNK = 8192
@@ -122,6 +122,7 @@ class BaseSLNN(BaseEstimator):
         "device": [str, torch.device],
         "dtype": [StrOptions(set(_DTYPES))],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "distributed": ["boolean"],
     }
 
     def __init__(
@@ -166,6 +167,7 @@ class BaseSLNN(BaseEstimator):
         device="auto",
         dtype="float32",
         n_threads=None,
+        distributed=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.degree = degree
@@ -206,6 +208,7 @@ class BaseSLNN(BaseEstimator):
         self.device = device
         self.dtype = dtype
         self.n_threads = n_threads
+        self.distributed = distributed
 
     # ------------------------------------------------------------------ set-up
     def _torch_dtype(self) -> torch.dtype:
@@ -369,6 +372,10 @@ class BaseSLNN(BaseEstimator):
             val = None
         Xt, Yt = self._tensor(X, inputs=True), self._tensor(Y)
         Wt = None if sw is None else self._tensor(sw)
+        comm = None
+        if self.distributed:
+            comm = Communicator()
+            comm.check_same(*(t for t in (Xt, Yt, Wt) if t is not None))
         calibration = self._calibration_rows(Xt)
         validation = score_fn = None
         if val is not None:
@@ -380,12 +387,15 @@ class BaseSLNN(BaseEstimator):
                 self._recalibrate(calibration)
                 return self._score_module(m, validation[0], yv_raw, Wv)
 
-        trainer = Trainer(self.module_, self._make_loss(), config, self._generator, self._state)
+        trainer = Trainer(self.module_, self._make_loss(), config, self._generator, self._state, comm=comm)
         epochs = 1 if incremental else None
         try:
             trainer.run(Xt, Yt, Wt, validation, score_fn, epochs=epochs, early_stopping=validation is not None)
             if not incremental:
-                self._recalibrate(calibration)
+                if comm is None:
+                    self._recalibrate(calibration)
+                else:
+                    self._recalibrate(calibration, trainer.solver.engine)
             self._check_finite(Xt, incremental)
         finally:
             _kernels.clear_scratch()
@@ -396,6 +406,11 @@ class BaseSLNN(BaseEstimator):
     _auto_early_stopping_rows: int | None = AUTO_EARLY_STOPPING_MIN_SAMPLES
 
     def _uses_early_stopping(self, n_samples: int) -> bool:
+        if self.distributed:
+            if self.early_stopping is True:
+                raise ValueError("distributed=True does not hold out validation data: use early_stopping=False "
+                                 "(or 'auto', which is off when distributed).")
+            return False
         if self.early_stopping == "auto":
             rows = self._auto_early_stopping_rows
             return rows is not None and n_samples >= rows
@@ -455,7 +470,7 @@ class BaseSLNN(BaseEstimator):
         return Xt[idx]
 
     @torch.no_grad()
-    def _recalibrate(self, Xc: torch.Tensor) -> None:
+    def _recalibrate(self, Xc: torch.Tensor, engine=None) -> None:
         """Set running statistics to those of the current weights on the calibration rows ``Xc``.
 
         One forward pass in training mode with momentum 1 makes every SLAF/BatchNorm layer's
@@ -472,7 +487,10 @@ class BaseSLNN(BaseEstimator):
             for m, name in norm:
                 setattr(m, name, 1.0)
             self.module_.train()
-            self.module_(Xc)
+            if engine is None:
+                self.module_(Xc)
+            else:  # data-parallel: each process its share of the rows, the statistics reduced across them
+                engine.forward(Xc.index_select(0, engine.comm.shard(torch.arange(Xc.shape[0], device=Xc.device))))
         finally:
             for (m, name), mom in zip(norm, saved):
                 setattr(m, name, mom)

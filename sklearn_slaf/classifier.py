@@ -63,6 +63,7 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
     device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
     dtype : {"float32", "float64"}, default="float32"
     n_threads : int or None, default=None
+    distributed : bool, default=False
         See :class:`~sklearn_slaf.SLNNRegressor` for each.
 
     Attributes

@@ -164,6 +164,15 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
         elements (where more threads only cost, as measured in
         ``benchmarks/threads.py``) and otherwise this process's share of the cores: the
         caller's torch setting, which loky and dask workers start at their share.
+    distributed : bool, default=False
+        Data-parallel training over an initialised ``torch.distributed`` process group
+        (gloo on CPUs, nccl on GPUs; ``torchrun`` sets one up). Every process calls ``fit``
+        with the same data and ``random_state``, draws the same batches and computes its
+        share of each; the flat gradient (one ``all_reduce`` per step) and every SLAF
+        layer's batch statistics are reduced across the processes, so the fit equals one
+        process training on the global batches, to round-off. Needs ``solver="adam"`` or
+        ``"sgd"``, no early stopping and no batch-normalisation layers. A process that
+        dies makes the others raise ``DistributedTrainingError``.
 
     Attributes
     ----------

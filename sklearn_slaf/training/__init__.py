@@ -28,6 +28,7 @@ from ._callbacks import (
     TrainingDivergedError,
     Validation,
 )
+from ._distributed import Communicator, DistributedTrainingError
 from ._engine import Engine
 from ._losses import LogisticLoss, SoftmaxCrossEntropy, SquaredError, weighted_mean
 from ._optim import FlatAdamW, FlatParameters, FlatSGDW
@@ -40,7 +41,9 @@ __all__ = [
     "RETRY",
     "STOP",
     "Callback",
+    "Communicator",
     "Convergence",
+    "DistributedTrainingError",
     "DivergenceGuard",
     "FirstOrderSolver",
     "History",

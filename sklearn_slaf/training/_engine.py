@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import _kernels
+from .. import basis as _basis
 from ..activation import SLAF
 from ..network import SLNN
 from ._optim import add_grad
@@ -154,9 +155,78 @@ class _SLAF:
         return grad_x
 
 
-def _activation_op(act: nn.Module):
+class _DistributedSLAF:
+    """A SLAF layer's training step with its batch statistics reduced across processes.
+
+    The maths of the fused kernels (``_SLAF``) on the stacked basis, with the sums that
+    span the batch (input range, element means and variances; in the backward pass the
+    upstream gradient's sum and ``p_i``) reduced by the communicator: each process then
+    normalises and differentiates its rows exactly as one process would the whole batch.
+    Parameter gradients stay local shares; the solver sums them with the rest of the flat
+    gradient.
+    """
+
+    def __init__(self, layer: SLAF, comm) -> None:
+        self.layer, self.comm, self.fallback, self.saved = layer, comm, _Autograd(layer), None
+
+    def forward(self, h: Tensor) -> Tensor:
+        layer, comm = self.layer, self.comm
+        # the global batch's rows: known from the shard just taken, else one reduction
+        n = comm.batch_rows
+        if n is None:
+            n = int(comm.sum(torch.tensor(float(h.shape[0]), device=h.device))[0])
+        if not (layer.uses_batch_statistics(n) and _basis.is_polynomial(layer.basis)):
+            if layer.normalize_basis and layer.training and n > 1:
+                raise ValueError(f"distributed=True does not support basis={layer.basis!r}; use a polynomial basis.")
+            self.saved = None
+            return self.fallback.forward(h)
+        w = layer.count_batch(n)
+        r = None
+        if layer.mapped:
+            local = torch.maximum(h.amax(dim=0), h.amin(dim=0).neg()) if h.shape[0] else torch.zeros_like(h[0])
+            r = comm.max_(local.clone()).clamp_min_(torch.finfo(h.dtype).tiny)
+            layer._blend(layer.running_range, r, w)
+        u = h if r is None else h / r
+        g = _basis.evaluate(layer.basis, u, layer.degree)  # (N, U, k)
+        mean = comm.sum(g.sum(0))[0] / n
+        d = g - mean
+        var = comm.sum(d.square().sum(0))[0] / n
+        scale = torch.rsqrt(var + layer.normalize_eps)
+        coef, bias = layer.per_unit(layer.effective_coefficients()), layer.per_unit(layer.bias)
+        a = coef * scale
+        layer.update_running_stats(mean, var, w)
+        self.saved = (u, d, scale, a, r, n)
+        return (d * a).sum(-1) + bias
+
+    def backward(self, gy: Tensor) -> Tensor:
+        if self.saved is None:
+            return self.fallback.backward(gy)
+        layer, comm = self.layer, self.comm
+        (u, d, scale, a, r, n), self.saved = self.saved, None
+        sum_y_local = gy.sum(0)
+        p_local = (gy.unsqueeze(-1) * d).sum(0)
+        sum_y, p = comm.sum(sum_y_local, p_local)
+        # dL/dg_i = a_i (y - mean y - s_i^2 p_i d_i / N), then through the elements' derivatives in u
+        dg = a * ((gy - sum_y / n).unsqueeze(-1) - scale.square() * p * d / n)
+        with torch.enable_grad():
+            u_ = u.detach().requires_grad_(True)
+            (grad_u,) = torch.autograd.grad(_basis.evaluate(layer.basis, u_, layer.degree), u_, dg)
+        gc, gb = layer.sum_per_group(p_local * scale), layer.sum_per_group(sum_y_local)
+        if layer.gate_logit is not None:  # chain rule through coef * sigmoid(gate_logit)
+            sig = torch.sigmoid(layer.gate_logit)
+            add_grad(layer.gate_logit, gc * layer.coef * sig * (1.0 - sig))
+            gc = gc * sig
+        add_grad(layer.coef, gc)
+        add_grad(layer.bias, gb)
+        return grad_u if r is None else grad_u / r
+
+
+def _activation_op(act: nn.Module, comm=None):
     if type(act).forward is SLAF.forward:
-        return _SLAF(act)
+        return _SLAF(act) if comm is None else _DistributedSLAF(act, comm)
+    if comm is not None and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in act.modules()):
+        raise ValueError("distributed=True does not support batch normalisation layers yet; use SLAF or "
+                         "parameter-free activations.")
     return _pointwise(act) or _Autograd(act)
 
 
@@ -181,11 +251,11 @@ class Engine:
     torch.Size([1, 8])
     """
 
-    def __init__(self, module, loss) -> None:
-        self.module, self.loss = module, loss
+    def __init__(self, module, loss, comm=None) -> None:
+        self.module, self.loss, self.comm = module, loss, comm
         ops: list = []
         for lin, act in zip(module.hidden, module.activations):
-            ops += [_Linear(lin, need_input_grad=bool(ops)), _activation_op(act)]
+            ops += [_Linear(lin, need_input_grad=bool(ops)), _activation_op(act, comm)]
         ops.append(_Linear(module.output, need_input_grad=bool(ops)))
         self.ops = ops
 
@@ -207,11 +277,21 @@ class Engine:
     @torch.no_grad()
     def loss_and_grad(self, x: Tensor, target: Tensor, w: Tensor | None = None) -> Tensor:
         """Batch loss (weighted mean); gradients are *added* to the parameters' ``.grad``."""
-        m = self.module
-        h = m.standardize(x)
-        for op in self.ops:
-            h = op.forward(h)
+        h = self.forward(x)
         loss, g = self.loss.value_and_grad(h, target, w)
+        if self.comm is not None:
+            # this process's rows are a share of the batch: its gradient is that share of the global mean's
+            mine = torch.tensor(float(x.shape[0]), device=x.device) if w is None else w.sum().double()
+            total, summed = self.comm.sum(mine.reshape(1), (loss.double() * mine).reshape(1))
+            g = g * (mine / total).to(g.dtype)
+            loss = (summed / total).reshape(()).to(loss.dtype)
         for op in reversed(self.ops):
             g = op.backward(g)
         return loss
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The network's output on a batch, keeping what the backward pass needs (training mode)."""
+        h = self.module.standardize(x)
+        for op in self.ops:
+            h = op.forward(h)
+        return h

@@ -87,10 +87,13 @@ class Solver:
     def epoch(self, trainer, X: Tensor, Y: Tensor, W: Tensor | None) -> float:
         """One pass over shuffled mini-batches; the weighted mean of the batch losses."""
         total, weight = [], 0.0
+        comm = getattr(trainer, "comm", None)
         for idx in trainer.batches(X.shape[0], X.device):
             w = None if W is None else W.index_select(0, idx)
             bw = idx.numel() if w is None else w.sum()
-            total.append(trainer.train_step(X.index_select(0, idx), Y.index_select(0, idx), w) * bw)
+            mine = idx if comm is None else comm.shard(idx)  # data-parallel: this process's rows of the batch
+            wm = None if W is None else (w if comm is None else W.index_select(0, mine))
+            total.append(trainer.train_step(X.index_select(0, mine), Y.index_select(0, mine), wm) * bw)
             weight = weight + bw
             trainer.state.t += idx.numel()
         return float(torch.stack(total).sum() / weight)
@@ -119,7 +122,11 @@ class FirstOrderSolver(Solver):
     def __init__(self, optimizer: FlatAdamW | FlatSGDW, trainer) -> None:
         super().__init__(optimizer)
         self.flat: FlatParameters | None = None
-        self.engine = Engine(trainer.module, trainer.loss_fn) if trainer.engine_applies() else None
+        comm = getattr(trainer, "comm", None)
+        if comm is not None and not trainer.engine_applies():
+            raise ValueError("distributed=True trains through the autograd-free engine only: an SLNN with a "
+                             "closed-form loss and no overridden batch_loss.")
+        self.engine = Engine(trainer.module, trainer.loss_fn, comm) if trainer.engine_applies() else None
 
     @property
     def lr(self) -> float:
@@ -161,6 +168,8 @@ class FirstOrderSolver(Solver):
         flat.grad.zero_()
         if self.engine is not None:
             loss = self.engine.loss_and_grad(x, y, w)
+            if self.engine.comm is not None:
+                self.engine.comm.sum_(flat.grad)  # every process's share of the batch gradient: one call
         else:
             loss = trainer.batch_loss(x, y, w)
             loss.backward()

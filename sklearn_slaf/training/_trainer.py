@@ -167,7 +167,10 @@ class Trainer:
     """
 
     def __init__(self, module, loss_fn: Callable, config: TrainConfig, generator: torch.Generator,
-                 state: TrainState | None = None) -> None:
+                 state: TrainState | None = None, comm=None) -> None:
+        if comm is not None and (config.solver == "lbfgs" or type(self).make_optimizer is not Trainer.make_optimizer):
+            raise ValueError("distributed training runs the flat-buffer optimisers ('adam', 'sgd') only.")
+        self.comm = comm  # a training.Communicator for data-parallel training, or None
         self.module = module
         self.loss_fn = loss_fn
         self.config = config
