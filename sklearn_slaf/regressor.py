@@ -171,8 +171,8 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
         share of each; the flat gradient (one ``all_reduce`` per step) and every SLAF
         layer's batch statistics are reduced across the processes, so the fit equals one
         process training on the global batches, to round-off. Needs ``solver="adam"`` or
-        ``"sgd"``, no early stopping and no batch-normalisation layers. A process that
-        dies makes the others raise ``DistributedTrainingError``.
+        ``"sgd"`` and no early stopping; batch-normalisation layers reduce their statistics
+        the same way. A process that dies makes the others raise ``DistributedTrainingError``.
 
     Attributes
     ----------

@@ -29,13 +29,15 @@ MODELS = {
     "regressor": lambda: SLNNRegressor((12, 8), degree=(3, 2), basis="chebyshev", gate=True, coef_alpha=1e-3,
                                        batch_size=60, max_iter=4, early_stopping=False, random_state=0,
                                        dtype="float64", device="cpu"),
+    "hybrid": lambda: SLNNRegressor((10, 8), degree=3, hidden_activation=("slaf+bn", "relu+bn"), batch_size=60,
+                                    max_iter=3, early_stopping=False, random_state=0, dtype="float64", device="cpu"),
     "classifier": lambda: SLNNClassifier((10,), degree=3, coef_sharing="unit", batch_size=48, max_iter=3,
                                          random_state=0, dtype="float64", device="cpu"),
 }
 
 
 def _targets(kind, y):
-    return y if kind == "regressor" else np.digitize(y, np.quantile(y, [0.33, 0.66]))
+    return np.digitize(y, np.quantile(y, [0.33, 0.66])) if kind == "classifier" else y
 
 
 def _worker(rank, world, init_file, kind, out, die_at):
@@ -106,7 +108,8 @@ def test_two_processes_equal_one_process_on_the_global_batches(kind):
         assert "error" not in res, res.get("error")
         np.testing.assert_allclose(res["loss"], single.loss_curve_, rtol=1e-10)
         for name, value in single.module_.state_dict().items():
-            np.testing.assert_allclose(res["state"][name], value.numpy(), rtol=1e-9, atol=1e-11, err_msg=name)
+            # atol: a linear bias in front of batch normalisation has no gradient, only round-off (~1e-11)
+            np.testing.assert_allclose(res["state"][name], value.numpy(), rtol=1e-9, atol=1e-9, err_msg=name)
         np.testing.assert_allclose(res["pred"], single.predict(X), rtol=1e-9, atol=1e-9)
 
 

@@ -9,6 +9,7 @@ What single-process training computes over a whole batch is reduced across proce
 * each SLAF layer's batch statistics: the input range (max), the elements' sums, then
   their centred squares about the global mean; and in the backward pass the sums that
   the input gradient needs (sum of the upstream gradient, and ``p_i = sum y (g_i - mu_i)``);
+  batch normalisation likewise (its means, variances and backward sums);
 * the loss and the rows' weight, so that every process sees the global batch loss and
   the stopping rules decide alike.
 

@@ -221,12 +221,76 @@ class _DistributedSLAF:
         return grad_u if r is None else grad_u / r
 
 
+class _DistributedBatchNorm:
+    """``BatchNorm1d`` in training mode with its batch statistics reduced across processes."""
+
+    def __init__(self, bn: nn.BatchNorm1d, comm) -> None:
+        self.bn, self.comm, self.saved = bn, comm, None
+
+    def forward(self, h: Tensor) -> Tensor:
+        bn, comm = self.bn, self.comm
+        n = comm.batch_rows
+        if n is None:
+            n = int(comm.sum(torch.tensor(float(h.shape[0]), device=h.device))[0])
+        if n < 2:
+            raise ValueError("batch normalisation needs at least 2 rows in a batch.")
+        mean = comm.sum(h.sum(0))[0] / n
+        d = h - mean
+        var = comm.sum(d.square().sum(0))[0] / n
+        scale = torch.rsqrt(var + bn.eps)
+        if bn.track_running_stats:
+            bn.num_batches_tracked.add_(1)
+            m = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+            bn.running_mean.lerp_(mean.to(bn.running_mean.dtype), m)
+            bn.running_var.lerp_((var * n / (n - 1)).to(bn.running_var.dtype), m)  # unbiased, as torch keeps it
+        xhat = d * scale
+        self.saved = (xhat, scale, n)
+        return xhat * bn.weight + bn.bias if bn.affine else xhat
+
+    def backward(self, g: Tensor) -> Tensor:
+        bn, comm = self.bn, self.comm
+        (xhat, scale, n), self.saved = self.saved, None
+        sum_g_local, sum_gx_local = g.sum(0), (g * xhat).sum(0)
+        if bn.affine:
+            add_grad(bn.weight, sum_gx_local)
+            add_grad(bn.bias, sum_g_local)
+        sum_g, sum_gx = comm.sum(sum_g_local, sum_gx_local)
+        gamma = bn.weight if bn.affine else 1.0
+        return gamma * scale * (g - sum_g / n - xhat * sum_gx / n)
+
+
+class _Chain:
+    """Operations applied one after the other (a hidden layer's batch normalisation, then its activation)."""
+
+    def __init__(self, ops: list) -> None:
+        self.ops = ops
+
+    def forward(self, h: Tensor) -> Tensor:
+        for op in self.ops:
+            h = op.forward(h)
+        return h
+
+    def backward(self, g: Tensor) -> Tensor:
+        for op in reversed(self.ops):
+            g = op.backward(g)
+        return g
+
+
 def _activation_op(act: nn.Module, comm=None):
     if type(act).forward is SLAF.forward:
         return _SLAF(act) if comm is None else _DistributedSLAF(act, comm)
     if comm is not None and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in act.modules()):
-        raise ValueError("distributed=True does not support batch normalisation layers yet; use SLAF or "
-                         "parameter-free activations.")
+        # data-parallel: each batch normalisation reduces its statistics across processes too
+        parts = list(act) if type(act) is nn.Sequential else [act]
+        ops = []
+        for part in parts:
+            if type(part) is nn.BatchNorm1d:
+                ops.append(_DistributedBatchNorm(part, comm))
+            elif any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in part.modules()):
+                raise ValueError(f"distributed=True cannot reduce the batch statistics of {type(part).__name__}.")
+            else:
+                ops.append(_activation_op(part, comm))
+        return _Chain(ops)
     return _pointwise(act) or _Autograd(act)
 
 
