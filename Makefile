@@ -37,8 +37,11 @@ test-oldest:
 	@$(OLDEST_VENV)/bin/python -c '$(VERSIONS)'
 	$(OLDEST_VENV)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# every benchmark script; each prints its table and writes it under benchmarks/results/ (tens of minutes)
+BENCHMARKS := slaf_layer fit_speed predict_speed threads approximation paper_boston polynomial_reading scale data_parallel
 bench: $(VENV)/.installed
-	$(PY) benchmarks/slaf_layer.py
+	$(PY) -m pip install --quiet -e ".[bench]"
+	for b in $(BENCHMARKS); do $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(OLDEST_VENV) build *.egg-info .pytest_cache
