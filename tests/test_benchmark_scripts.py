@@ -35,3 +35,21 @@ def test_paper_boston_quick_runs_every_row():
         assert row in out, row
     rmses = [float(v) for v in re.findall(r"\| ([0-9.]+) ± ", out)]
     assert rmses and all(v >= 0 for v in rmses)
+
+
+def test_classification_quick_runs_every_model():
+    out = _run("classification.py")
+    for row in ("SLNN 2-20-20-1", "ReLU+BN 2-40-40-1", "SLNNClassifier(basis='chebyshev')", "SLAF + ReLU",
+                "LogisticRegression", "HistGradientBoostingClassifier"):
+        assert row in out, row
+    accs = [float(v) for v in re.findall(r"\| (0\.\d{3}) ", out)]
+    assert accs and all(0.0 <= a <= 1.0 for a in accs)
+
+
+def test_peers_quick_matches_the_parameter_counts():
+    out = _run("peers.py")
+    counts = {}
+    for task, name, params in re.findall(r"^\| (spirals|digits) \| ([^|]+?) \| (\d+) \|", out, re.M):
+        counts.setdefault(task, []).append(int(params))
+    for task, c in counts.items():
+        assert len(c) == 5 and max(c) <= 1.1 * min(c), (task, c)  # equal budgets, within 10%
