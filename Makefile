@@ -12,7 +12,7 @@ VERSIONS := import sys, numpy, scipy, sklearn, torch; \
 	print(f"python {sys.version.split()[0]}, numpy {numpy.__version__}, scipy {scipy.__version__}, " \
 	      f"scikit-learn {sklearn.__version__}, torch {torch.__version__}")
 
-.PHONY: demo test test-oldest versions bench clean
+.PHONY: demo test test-oldest versions bench docs clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ demo: $(VENV)/.installed
 test: versions
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
+# The documentation site (docs/_build/html), warnings as errors; the gallery runs every example.
+# Offline, the intersphinx links to python/numpy/scikit-learn/torch are left out (docs/conf.py).
+docs: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[docs]"
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
 # The same suite on the declared minimum numpy/scipy/scikit-learn (with the same torch).
 test-oldest:
 	test -x $(OLDEST_VENV)/bin/python || $(PYTHON) -m venv $(OLDEST_VENV)
@@ -44,4 +50,4 @@ bench: $(VENV)/.installed
 	for b in $(BENCHMARKS); do $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(OLDEST_VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(OLDEST_VENV) build *.egg-info .pytest_cache docs/_build docs/generated docs/auto_examples

@@ -34,6 +34,7 @@ for i, (ax, layer) in enumerate(zip(axes, reg.module_.slaf_layers)):
     ax.set_xlabel("pre-activation")
 axes[0].legend()
 fig.tight_layout()
-out = Path(__file__).with_suffix(".png")
+# beside the script when run as one; in the working directory under sphinx-gallery, which has no __file__
+out = Path(__file__).with_suffix(".png") if "__file__" in globals() else Path("plot_learned_activation.png")
 fig.savefig(out, dpi=100)
 print(f"wrote {out}")
