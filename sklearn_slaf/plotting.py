@@ -49,9 +49,13 @@ def plot_variance_map(activation, *, sigma_w: float, sigma_b: float, q_max: floa
     q = np.linspace(q_max / 400, q_max, 400)
     ax.plot(q, _eoc.variance_map(act, q, sigma_w=sigma_w, sigma_b=sigma_b), label=f"F(q), {act.name}")
     ax.plot(q, q, "k--", lw=0.8, label="q")
+    labelled: set[bool] = set()
     for p in _eoc.fixed_points(act, sigma_w=sigma_w, sigma_b=sigma_b, q_max=q_max):
         if not math.isnan(p.q):
-            ax.plot(p.q, p.q, "o", color="C3", mfc="C3" if p.stable else "white")
+            # one legend entry per kind: filled is stable, open unstable
+            label = None if p.stable in labelled else ("stable fixed point" if p.stable else "unstable fixed point")
+            labelled.add(p.stable)
+            ax.plot(p.q, p.q, "o", color="C3", mfc="C3" if p.stable else "white", label=label)
     ax.set(
         xlabel="q (layer l)",
         ylabel="q (layer l+1)",
@@ -76,7 +80,8 @@ def plot_correlation_map(activation, *, sigma_w: float, sigma_b: float, q: float
     c = np.linspace(-1, 1, 81)
     ax.plot(c, _eoc.correlation_map(act, c, sigma_w=sigma_w, sigma_b=sigma_b, q=q), label=f"f(c), {act.name}")
     ax.plot(c, c, "k--", lw=0.8, label="c")
-    ax.set(xlabel="c (layer l)", ylabel="c (layer l+1)", title="correlation map")
+    ax.set(xlabel="c (layer l)", ylabel="c (layer l+1)", title="correlation map",
+           xticks=np.linspace(-1, 1, 5), yticks=np.linspace(-1, 1, 5))  # five ticks: labels never run together
     ax.legend()
     return ax
 
@@ -123,12 +128,20 @@ def plot_depth_profile(profile, *, ax=None):
     else:
         ax.plot(profile.layer, profile.q, "-", color="C0", label="q")
         twin.plot(profile.layer, profile.one_minus_c, "-", color="C1", label="1 - c")
+    from matplotlib.ticker import MaxNLocator
+
     ax.set(xlabel="layer", ylabel="q", title="signal propagation")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     twin.set_ylabel("1 - c")
-    twin.set_yscale("log")
+    values = np.asarray([v for line in twin.get_lines() for v in line.get_ydata()], dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size and values.max() / values.min() > 10:  # a log axis only where it spans a decade
+        twin.set_yscale("log")
     lines = ax.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize="small")
+    # below the axes, clear of both curves
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize="small", loc="upper center",
+              bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     return ax
 
 

@@ -428,3 +428,28 @@ def test_plots_render(tmp_path):
     fig.savefig(out)
     plt.close("all")
     assert out.stat().st_size > 1000
+
+
+def test_mean_field_plots_are_readable():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sklearn_slaf.eoc import depth_profile
+    from sklearn_slaf.plotting import plot_correlation_map, plot_depth_profile, plot_variance_map
+
+    ax = plot_depth_profile(depth_profile("tanh", 2, sigma_w=1.3042, sigma_b=0.2))
+    ax.figure.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)  # no "layer 1.2, 1.4"
+    twin = [a for a in ax.figure.axes if a is not ax][0]
+    assert twin.get_yscale() == "linear"  # 1 - c spans less than a decade here: no log axis
+    assert ax.get_legend().get_bbox_to_anchor().y0 < ax.get_window_extent().y0  # below the data
+    deep = plot_depth_profile(depth_profile("tanh", 40, sigma_w=1.0, sigma_b=0.05))
+    assert [a for a in deep.figure.axes if a is not deep][0].get_yscale() == "log"
+    labels = [t.get_text() for t in plot_variance_map("tanh", sigma_w=2.0, sigma_b=0.2).get_legend().get_texts()]
+    assert "stable fixed point" in labels
+    assert len(plot_correlation_map("relu", sigma_w=2**0.5, sigma_b=0.0, q=1.0).get_xticks()) == 5
+    plt.close("all")
