@@ -213,6 +213,13 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
     SLNNClassifier : the classifier.
     sklearn.neural_network.MLPRegressor : fixed-activation multi-layer perceptron.
 
+    References
+    ----------
+    .. [1] M. Goyal, R. Goyal and B. Lall, "Learning Activation Functions: A new paradigm for
+       understanding Neural Networks", arXiv:1906.09529, 2019.
+    .. [2] S. Hayou, A. Doucet and J. Rousseau, "On the Impact of the Activation Function on
+       Deep Neural Networks Training", ICML 2019 (arXiv:1805.08266): ``weight_init="edge_of_chaos"``.
+
     Examples
     --------
     >>> from sklearn.datasets import make_regression

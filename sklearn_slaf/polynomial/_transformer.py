@@ -137,6 +137,15 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
     compare_with_least_squares : the SLNN polynomial against least squares on its features.
     sklearn.preprocessing.PolynomialFeatures : the same features, without coefficients.
 
+    References
+    ----------
+    .. [1] M. Goyal, R. Goyal and B. Lall, "Learning Activation Functions: A new paradigm for
+       understanding Neural Networks", arXiv:1906.09529, 2019 (an SLNN as a polynomial, and
+       least squares on its features).
+    .. [2] B. Sudret, "Global sensitivity analysis using polynomial chaos expansions",
+       Reliability Engineering & System Safety 93(7), 2008: Sobol indices in closed form from
+       an orthonormal polynomial expansion.
+
     Examples
     --------
     >>> import numpy as np
