@@ -83,7 +83,8 @@ def main() -> None:
     rows = [["1 process", statistics.median(one), statistics.median(one) / steps * 1e3, "1"],
             ["2 processes (gloo)", statistics.median(two), statistics.median(two) / steps * 1e3,
              f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"]]
-    save("data_parallel", f"Data-parallel fit: {ROWS:,} x 20 rows, {EPOCHS} epochs, batch {BATCH}, 64-64, SLAF degree 3",
+    title = f"Data-parallel fit: {ROWS:,} x 20 rows, {EPOCHS} epochs, batch {BATCH}, 64-64, SLAF degree 3"
+    save("data_parallel", title,
          ["run", "fit s (median)", "ms per step", "ratio to 1 process"], rows,
          {"repeat": args.repeat, "cores": os.cpu_count(), "threads per process": 1})
 

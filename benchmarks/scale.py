@@ -25,7 +25,6 @@ import time
 import warnings
 
 import joblib
-import numpy as np
 from _common import save
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning

@@ -17,8 +17,8 @@ from sklearn.utils.validation import _check_sample_weight, _num_samples, check_i
 
 from . import _kernels
 from . import basis as _basis
-from ._extrapolation import _RANGE_BOUNDS, _RangeProbe
 from ._devices import resolve_device
+from ._extrapolation import _RANGE_BOUNDS, _RangeProbe
 from ._functions import INIT_TARGETS
 from ._threads import resolve_threads, thread_limit
 from ._version import __version__

@@ -8,7 +8,26 @@ import zlib
 
 import torch
 
-__all__ = ["resolve_device", "worker_slot"]
+__all__ = ["dask_worker", "resolve_device", "worker_slot"]
+
+
+def dask_worker():
+    """The ``dask.distributed`` worker this code runs in, or ``None`` (dask is never imported just to ask).
+
+    Examples
+    --------
+    >>> from sklearn_slaf._devices import dask_worker
+    >>> dask_worker() is None
+    True
+    """
+    if "distributed" not in sys.modules:
+        return None
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):  # not inside a worker
+        return None
 
 
 def worker_slot() -> int | None:
@@ -24,18 +43,12 @@ def worker_slot() -> int | None:
     >>> worker_slot() is None or worker_slot() >= 0
     True
     """
-    if "distributed" in sys.modules:  # never import dask just to ask
-        try:
-            from distributed import get_worker
-
-            worker = get_worker()
-        except (ImportError, ValueError):  # not inside a worker
-            worker = None
-        if worker is not None:
-            name = worker.name
-            if isinstance(name, int) or (isinstance(name, str) and name.isdigit()):
-                return int(name)
-            return zlib.crc32(str(worker.address).encode())
+    worker = dask_worker()
+    if worker is not None:
+        name = worker.name
+        if isinstance(name, int) or (isinstance(name, str) and name.isdigit()):
+            return int(name)
+        return zlib.crc32(str(worker.address).encode())
     rank = os.environ.get("LOCAL_RANK", "")
     return int(rank) if rank.isdigit() else None
 

@@ -19,12 +19,13 @@ cores per worker thread. An integer ``n_threads`` is used as given.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+
+from ._devices import dask_worker
 
 __all__ = ["PARALLEL_WORK", "resolve_threads", "thread_limit", "worker_share"]
 
@@ -69,13 +70,10 @@ def worker_share() -> int:
     True
     """
     n = min(_callers_setting(), _cores())
-    if "distributed" in sys.modules:  # never import dask just to ask
-        try:
-            from distributed import get_worker
-
-            n = min(n, max(1, _cores() // get_worker().state.nthreads))
-        except (ImportError, ValueError, AttributeError):  # not inside a worker
-            pass
+    worker = dask_worker()
+    nthreads = getattr(getattr(worker, "state", None), "nthreads", None)
+    if nthreads:
+        n = min(n, max(1, _cores() // nthreads))
     return max(1, n)
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import weakref
+from numbers import Integral
 
 import numpy as np
 import torch

@@ -8,31 +8,8 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSLNN, _weighted_scaling
+from ._metrics import r2_score
 from .training import SquaredError
-
-
-def _r2_score(y: np.ndarray, pred: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
-    """``sklearn.metrics.r2_score(y, pred, sample_weight=...)`` with its defaults, without its input checks.
-
-    The early-stopping score of every epoch, on arrays the fit has validated: scikit-learn's
-    parameter and target checks cost more than the network's forward pass on a small
-    validation set. Same maths: the uniform average over outputs of ``1 - SSE / SST``,
-    with a constant target scoring 1 if predicted exactly and 0 otherwise.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_slaf.regressor import _r2_score
-    >>> _r2_score(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
-    0.5
-    """
-    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-    pred = np.asarray(pred, dtype=np.float64).reshape(len(pred), -1)
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    sse = w @ (y - pred) ** 2
-    sst = w @ (y - (w @ y) / w.sum()) ** 2
-    score = np.where(sst != 0, 1.0 - sse / np.where(sst != 0, sst, 1.0), np.where(sse == 0, 1.0, 0.0))
-    return float(score.mean())
 
 
 class SLNNRegressor(RegressorMixin, BaseSLNN):
@@ -266,7 +243,7 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
         pred = module(Xv).double().cpu().numpy()
         if not np.isfinite(pred).all():  # a step went non-finite after its loss was measured: the guard's case
             return -np.inf
-        return _r2_score(yv, pred, wv)
+        return r2_score(yv, pred, wv)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

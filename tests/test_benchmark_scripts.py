@@ -49,7 +49,7 @@ def test_classification_quick_runs_every_model():
 def test_peers_quick_matches_the_parameter_counts():
     out = _run("peers.py")
     counts = {}
-    for task, name, params in re.findall(r"^\| (spirals|digits) \| ([^|]+?) \| (\d+) \|", out, re.M):
+    for task, _name, params in re.findall(r"^\| (spirals|digits) \| ([^|]+?) \| (\d+) \|", out, re.M):
         counts.setdefault(task, []).append(int(params))
     for task, c in counts.items():
         assert len(c) == 5 and max(c) <= 1.1 * min(c), (task, c)  # equal budgets, within 10%

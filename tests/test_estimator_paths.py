@@ -237,7 +237,7 @@ def test_lbfgs_gives_up_then_refits_cleanly(reg_data):
 def test_early_stopping_score_is_sklearns_r2(outputs, weighted):
     from sklearn.metrics import r2_score
 
-    from sklearn_slaf.regressor import _r2_score
+    from sklearn_slaf._metrics import r2_score as _r2_score
 
     rng = np.random.default_rng(outputs)
     y = rng.normal(size=(40, outputs)).squeeze()

@@ -17,6 +17,7 @@ version and this CPU's flags (it is built with ``-march=native``).
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import platform
@@ -125,6 +126,7 @@ def usable(x: Tensor) -> bool:
     )
 
 
+@functools.cache  # read-only to the kernels: built once per (family, degree), not per call
 def _constants(family: str, k: int) -> tuple[ctypes.Array, ctypes.Array]:
     ra, rb = (ctypes.c_double * (k + 1))(), (ctypes.c_double * (k + 1))()
     for n in range(1, k + 1):

@@ -39,7 +39,7 @@ def export_pipeline(pfe, feature_map: str = "auto"):
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LinearRegression, LogisticRegression
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import PolynomialFeatures
+    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
     if feature_map not in FEATURE_MAPS:
         raise ValueError(f"feature_map must be one of {FEATURE_MAPS}; got {feature_map!r}.")
@@ -67,13 +67,13 @@ def export_pipeline(pfe, feature_map: str = "auto"):
         for s, d in supports.items():
             cols = list(s)
             poly = PolynomialFeatures(d, include_bias=False)
-            step = Pipeline([("scale", _scaler(offset[cols], scale[cols])), ("monomials", poly)]) if standardized \
-                else poly
+            # fitting the ColumnTransformer clones its steps: the scalers' statistics are set after it
+            step = Pipeline([("scale", StandardScaler()), ("monomials", poly)]) if standardized else poly
             branches.append((f"x{'_'.join(map(str, s))}", step, cols))
             offsets[s] = width
             width += comb(len(s) + d, d) - 1
         select = ColumnTransformer(branches)
-        select.fit(np.zeros((1, n)))  # sets its bookkeeping; the fitted scalers are replaced below
+        select.fit(np.zeros((1, n)))  # sets its bookkeeping
         names = getattr(pfe, "feature_names_in_", None)
         for (_, _, cols), fitted in zip(branches, select.transformers_):
             if standardized:

@@ -20,6 +20,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from .._metrics import r2_score
 from ..network import module_of
 from ._algebra import MonomialIndex
 from ._expansion import DEFAULT_MAX_TERMS, ConditioningWarning, expand_network
@@ -38,12 +39,6 @@ def _is_fitted(est: Any) -> bool:
 
 _LATEX_ESCAPES = {"\\": r"\backslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "%": r"\%",
                   "$": r"\$", "&": r"\&", "#": r"\#", "~": r"\sim{}", " ": r"\ "}
-
-
-def _r2(truth: np.ndarray, pred: np.ndarray) -> float:
-    sst = float(((truth - truth.mean()) ** 2).sum())
-    sse = float(((truth - pred) ** 2).sum())
-    return 1.0 - sse / sst if sst > 0 else float(sse == 0)
 
 
 def _latex_name(name: str) -> str:
@@ -663,9 +658,9 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
             rows["r2_distribution"].append(small.compact_r2_)
             if full is not None:
                 pred = self._polynomial_output(small, X, 0)
-                rows["r2_model"].append(_r2(full, pred))
+                rows["r2_model"].append(r2_score(full, pred))
             if yv is not None:
-                rows["r2_data"].append(_r2(yv, pred))
+                rows["r2_data"].append(r2_score(yv, pred))
         table = {k: np.asarray(v) for k, v in rows.items()}
         try:
             import pandas as pd

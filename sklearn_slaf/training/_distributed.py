@@ -87,6 +87,12 @@ class Communicator:
     def max_(self, t: Tensor) -> Tensor:
         return self._reduce(t, self._dist.ReduceOp.MAX)
 
+    def rows(self, h: Tensor) -> int:
+        """Rows of the global batch ``h`` is this process's share of: known from :meth:`shard`, else reduced."""
+        if self.batch_rows is not None:
+            return self.batch_rows
+        return int(self.sum(torch.tensor(float(h.shape[0]), device=h.device))[0])
+
     def shard(self, idx: Tensor) -> Tensor:
         """This process's rows of a batch (and the batch's size, for the layers' statistics)."""
         self.batch_rows = int(idx.numel())

@@ -145,14 +145,19 @@ class _SLAF:
             return self.fallback.backward(g)
         layer, (saved, self.saved) = self.layer, (self.saved, None)
         grad_x, grad_c, grad_b = _kernels.normalized_backward(layer.basis, g, saved, True)
-        gc, gb = layer.sum_per_group(grad_c), layer.sum_per_group(grad_b)
-        if layer.gate_logit is not None:  # chain rule through coef * sigmoid(gate_logit)
-            sig = torch.sigmoid(layer.gate_logit)
-            add_grad(layer.gate_logit, gc * layer.coef * sig * (1.0 - sig))
-            gc = gc * sig
-        add_grad(layer.coef, gc)
-        add_grad(layer.bias, gb)
+        _add_coefficient_grads(layer, grad_c, grad_b)
         return grad_x
+
+
+def _add_coefficient_grads(layer: SLAF, grad_c: Tensor, grad_b: Tensor) -> None:
+    """Accumulate per-unit coefficient and bias gradients into a SLAF layer's (shared, gated) parameters."""
+    gc, gb = layer.sum_per_group(grad_c), layer.sum_per_group(grad_b)
+    if layer.gate_logit is not None:  # chain rule through coef * sigmoid(gate_logit)
+        sig = torch.sigmoid(layer.gate_logit)
+        add_grad(layer.gate_logit, gc * layer.coef * sig * (1.0 - sig))
+        gc = gc * sig
+    add_grad(layer.coef, gc)
+    add_grad(layer.bias, gb)
 
 
 class _DistributedSLAF:
@@ -171,10 +176,7 @@ class _DistributedSLAF:
 
     def forward(self, h: Tensor) -> Tensor:
         layer, comm = self.layer, self.comm
-        # the global batch's rows: known from the shard just taken, else one reduction
-        n = comm.batch_rows
-        if n is None:
-            n = int(comm.sum(torch.tensor(float(h.shape[0]), device=h.device))[0])
+        n = comm.rows(h)
         if not (layer.uses_batch_statistics(n) and _basis.is_polynomial(layer.basis)):
             if layer.normalize_basis and layer.training and n > 1:
                 raise ValueError(f"distributed=True does not support basis={layer.basis!r}; use a polynomial basis.")
@@ -183,7 +185,7 @@ class _DistributedSLAF:
         w = layer.count_batch(n)
         r = None
         if layer.mapped:
-            local = torch.maximum(h.amax(dim=0), h.amin(dim=0).neg()) if h.shape[0] else torch.zeros_like(h[0])
+            local = torch.maximum(h.amax(dim=0), h.amin(dim=0).neg()) if h.shape[0] else h.new_zeros(h.shape[1])
             r = comm.max_(local.clone()).clamp_min_(torch.finfo(h.dtype).tiny)
             layer._blend(layer.running_range, r, w)
         u = h if r is None else h / r
@@ -211,13 +213,7 @@ class _DistributedSLAF:
         with torch.enable_grad():
             u_ = u.detach().requires_grad_(True)
             (grad_u,) = torch.autograd.grad(_basis.evaluate(layer.basis, u_, layer.degree), u_, dg)
-        gc, gb = layer.sum_per_group(p_local * scale), layer.sum_per_group(sum_y_local)
-        if layer.gate_logit is not None:  # chain rule through coef * sigmoid(gate_logit)
-            sig = torch.sigmoid(layer.gate_logit)
-            add_grad(layer.gate_logit, gc * layer.coef * sig * (1.0 - sig))
-            gc = gc * sig
-        add_grad(layer.coef, gc)
-        add_grad(layer.bias, gb)
+        _add_coefficient_grads(layer, p_local * scale, sum_y_local)  # local shares: the solver sums them
         return grad_u if r is None else grad_u / r
 
 
@@ -229,9 +225,7 @@ class _DistributedBatchNorm:
 
     def forward(self, h: Tensor) -> Tensor:
         bn, comm = self.bn, self.comm
-        n = comm.batch_rows
-        if n is None:
-            n = int(comm.sum(torch.tensor(float(h.shape[0]), device=h.device))[0])
+        n = comm.rows(h)
         if n < 2:
             raise ValueError("batch normalisation needs at least 2 rows in a batch.")
         mean = comm.sum(h.sum(0))[0] / n
