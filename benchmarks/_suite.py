@@ -20,7 +20,7 @@ from sklearn.datasets import (
     make_friedman3,
 )
 
-from sklearn_slaf.datasets import make_sparse_polynomial
+from sklearn_slaf.datasets import make_sparse_polynomial, make_two_spirals
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -37,11 +37,7 @@ def boston_paper_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
 
 def two_spirals(n_per_class: int = 5000, noise: float = 0.0, random_state: int = 0):
     """The authors' two interleaved spirals, ``n_per_class`` points each (three turns)."""
-    rng = np.random.RandomState(random_state)
-    t = np.sqrt(rng.uniform(0.0, 1.0, n_per_class)) * 3 * np.pi
-    arm = np.column_stack([t * np.cos(t), t * np.sin(t)]) / (3 * np.pi)
-    X = np.vstack([arm, -arm]) + noise * rng.randn(2 * n_per_class, 2)
-    return X, np.repeat([0, 1], n_per_class)
+    return make_two_spirals(2 * n_per_class, noise=noise, random_state=random_state)
 
 
 def regression_suite() -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -13,7 +13,8 @@ then neither collapse to 1 (the ordered phase: every input looks alike) nor deco
 This example finds the edge-of-chaos point of tanh and of a SLAF learned on data (any
 activation works: a name, a callable, a fitted layer), and draws for tanh the curve in
 ``(sigma_b, sigma_w)``, the variance map at one point of it, and how ``q`` and ``1 - c``
-evolve over 30 layers there.
+evolve over 30 layers there, with the correlation map at that point (its slope at
+``c = 1`` is ``chi_1 = 1``: the map touches the diagonal there).
 """
 
 import warnings
@@ -26,7 +27,12 @@ import numpy as np  # noqa: E402
 
 from sklearn_slaf import SLNNRegressor, edge_of_chaos, edge_of_chaos_per_layer  # noqa: E402
 from sklearn_slaf.eoc import depth_profile  # noqa: E402
-from sklearn_slaf.plotting import plot_depth_profile, plot_eoc_curve, plot_variance_map  # noqa: E402
+from sklearn_slaf.plotting import (  # noqa: E402
+    plot_correlation_map,
+    plot_depth_profile,
+    plot_eoc_curve,
+    plot_variance_map,
+)
 
 # a SLAF learned on data: its layer is a polynomial, whose Gaussian moments are exact
 rng = np.random.default_rng(0)
@@ -42,9 +48,10 @@ points = edge_of_chaos_per_layer(reg, sigma_b=0.2)[0]
 print(f"the learned SLAF: {len(points)} edge-of-chaos point(s) at sigma_b=0.2:",
       ", ".join(f"sigma_w={p.sigma_w:.4f} ({'stable' if p.stable else 'unstable'})" for p in points))
 
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
-plot_eoc_curve("tanh", ax=axes[0])
-plot_variance_map("tanh", sigma_w=point.sigma_w, sigma_b=0.2, ax=axes[1])
-plot_depth_profile(depth_profile("tanh", 30, sigma_w=point.sigma_w, sigma_b=0.2), ax=axes[2])
+fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+plot_eoc_curve("tanh", ax=axes[0, 0])
+plot_variance_map("tanh", sigma_w=point.sigma_w, sigma_b=0.2, ax=axes[0, 1])
+plot_correlation_map("tanh", sigma_w=point.sigma_w, sigma_b=0.2, ax=axes[1, 0])
+plot_depth_profile(depth_profile("tanh", 30, sigma_w=point.sigma_w, sigma_b=0.2), ax=axes[1, 1])
 fig.tight_layout()
 plt.show()

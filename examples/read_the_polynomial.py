@@ -15,7 +15,6 @@ written next to this file when matplotlib is installed.
 """
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_diabetes
@@ -87,11 +86,11 @@ try:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from sklearn_slaf.plotting import plot_compact_curve
 
-    ax = plot_compact_curve(curve)
-    out = Path(__file__).with_name("read_the_polynomial.png") if "__file__" in globals() else Path("read_the_polynomial.png")
-    ax.figure.savefig(out, dpi=120, bbox_inches="tight")
-    print(f"figure: {out}")
+    plot_compact_curve(curve)
+    plt.show()
 except ImportError:
     pass

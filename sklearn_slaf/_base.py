@@ -17,6 +17,7 @@ from sklearn.utils.validation import _check_sample_weight, _num_samples, check_i
 
 from . import _kernels
 from . import basis as _basis
+from ._batch_weights import batch_weights
 from ._devices import resolve_device
 from ._extrapolation import _RANGE_BOUNDS, _RangeProbe
 from ._functions import INIT_TARGETS
@@ -282,6 +283,8 @@ class BaseSLNN(BaseEstimator):
             # weights of 1e-50 or 1e300 survive the cast to float32 and the products with losses
             sw = sw / sw.max()
             sw = sw / sw.mean()
+            if (sw == 1.0).all():  # equal weights are no weights: the unweighted paths, bit for bit
+                sw = None
         return X, y, sw
 
     def _fit(self, X, y, sample_weight=None, *, incremental: bool = False, classes=None):
@@ -376,7 +379,7 @@ class BaseSLNN(BaseEstimator):
         if self.distributed:
             comm = Communicator()
             comm.check_same(*(t for t in (Xt, Yt, Wt) if t is not None))
-        calibration = self._calibration_rows(Xt)
+        calibration = self._calibration_rows(Xt, Wt)
         validation = score_fn = None
         if val is not None:
             Xv, Yv, Wv, yv_raw = val
@@ -462,21 +465,28 @@ class BaseSLNN(BaseEstimator):
                 "learning_rate_init or degree, or set clip_grad_norm (e.g. 1.0)."
             )
 
-    def _calibration_rows(self, Xt: torch.Tensor) -> torch.Tensor:
-        """The training rows (a fixed random subsample of large data) whose statistics the model keeps."""
+    def _calibration_rows(self, Xt: torch.Tensor, Wt: torch.Tensor | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The rows (all training rows, or a fixed random subsample of large data) whose statistics the model keeps.
+
+        Returned with their weights (``None`` for an unweighted fit).
+        """
         if Xt.shape[0] <= _RECALIBRATION_ROWS:
-            return Xt
+            return Xt, Wt
         idx = torch.randperm(Xt.shape[0], generator=self._generator)[:_RECALIBRATION_ROWS].to(Xt.device)
-        return Xt[idx]
+        return Xt[idx], None if Wt is None else Wt[idx]
 
     @torch.no_grad()
-    def _recalibrate(self, Xc: torch.Tensor, engine=None) -> None:
-        """Set running statistics to those of the current weights on the calibration rows ``Xc``.
+    def _recalibrate(self, calibration: tuple[torch.Tensor, torch.Tensor | None], engine=None) -> None:
+        """Set running statistics to those of the current weights on the calibration rows ``(Xc, Wc)``.
 
         One forward pass in training mode with momentum 1 makes every SLAF/BatchNorm layer's
-        running statistics the exact batch statistics of that pass, layer after layer
-        consistently, so evaluation mode matches training-mode normalisation on the data.
+        running statistics the exact batch statistics of that pass (weighted by ``Wc`` if
+        given), layer after layer consistently; with batch normalisation's variance made the
+        biased one it normalised with, evaluation mode equals training-mode normalisation on
+        these rows.
         """
+        Xc, Wc = calibration
         # (module, name of its momentum): SLAF layers and batch normalisation
         norm = [(m, "normalize_momentum" if isinstance(m, SLAF) else "momentum") for m in self.module_.modules()
                 if isinstance(m, (SLAF, torch.nn.modules.batchnorm._BatchNorm))]
@@ -488,9 +498,19 @@ class BaseSLNN(BaseEstimator):
                 setattr(m, name, 1.0)
             self.module_.train()
             if engine is None:
-                self.module_(Xc)
+                with batch_weights(self.module_, Wc):
+                    self.module_(Xc)
             else:  # data-parallel: each process its share of the rows, the statistics reduced across them
-                engine.forward(Xc.index_select(0, engine.comm.shard(torch.arange(Xc.shape[0], device=Xc.device))))
+                mine = engine.comm.shard(torch.arange(Xc.shape[0], device=Xc.device))
+                with batch_weights(self.module_, None if Wc is None else Wc.index_select(0, mine)):
+                    engine.forward(Xc.index_select(0, mine))
+            # batch normalisation kept the unbiased variance, n / (n - 1) times the biased one, counting the
+            # rows or the weights' sum: evaluation mode would then normalise these rows differently from training
+            n = float(Xc.shape[0]) if Wc is None else float(Wc.sum())
+            if n > 1:
+                for m, _ in norm:
+                    if not isinstance(m, SLAF) and m.running_var is not None:
+                        m.running_var.mul_((n - 1) / n)
         finally:
             for (m, name), mom in zip(norm, saved):
                 setattr(m, name, mom)

@@ -7,13 +7,13 @@ the rows that leave it and warns with :class:`ExtrapolationWarning`.
 
 from __future__ import annotations
 
-import warnings
 import weakref
 
 import numpy as np
 import torch
 
 from . import basis as _basis
+from ._warnings import warn_user
 from .network import SLNN
 
 __all__ = ["EXTRAPOLATION_MARGIN", "ExtrapolationWarning"]
@@ -29,6 +29,22 @@ class ExtrapolationWarning(UserWarning):
     A polynomial of high degree grows fast outside the data it was fitted on, so such
     predictions can be far off. Filter it with ``warnings.filterwarnings("ignore",
     category=ExtrapolationWarning)``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sklearn_slaf import ExtrapolationWarning, SLNNRegressor
+    >>> X = np.random.default_rng(0).normal(size=(50, 2))
+    >>> reg = SLNNRegressor((4,), degree=3, max_iter=5, device="cpu", random_state=0).fit(X, X[:, 0])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always", ExtrapolationWarning)
+    ...     _ = reg.predict(X[:5])  # inside the training range: silent
+    ...     _ = reg.predict(10 * X[:5])  # far outside it
+    >>> [w.category.__name__ for w in caught]
+    ['ExtrapolationWarning']
+    >>> print(str(caught[0].message).split(":")[0])
+    4 of 5 rows lie outside the range the network's polynomial layers saw in training (by more than 10% of its width)
     """
 
 
@@ -98,8 +114,8 @@ class _RangeProbe:
 
     def warn_outside(self, n_rows: int) -> None:
         if self.count:
-            warnings.warn(
+            warn_user(
                 f"{self.count} of {n_rows} rows lie outside the range the network's polynomial layers saw in "
                 f"training (by more than {EXTRAPOLATION_MARGIN:.0%} of its width): a polynomial can be far off there.",
-                ExtrapolationWarning, stacklevel=4,
+                ExtrapolationWarning,
             )

@@ -6,18 +6,26 @@ import sys
 import warnings
 from pathlib import Path
 
+import joblib
 import sklearn
+import torch
 
 _PACKAGE = str(Path(__file__).resolve().parent)
-# scikit-learn's own wrappers of fit (``_fit_context``, ``set_output``) stand between the user and the estimator
-_SKLEARN_WRAPPERS = tuple(str(Path(sklearn.__file__).resolve().parent / name) for name in ("base.py", "utils"))
+# frames between the user and the estimator: all of scikit-learn (fit wrappers, pipelines,
+# scorers, model selection), joblib's dispatch, and torch's ``no_grad`` decorator
+_WRAPPERS = (
+    str(Path(sklearn.__file__).resolve().parent),
+    str(Path(joblib.__file__).resolve().parent),
+    str(Path(torch.__file__).resolve().parent / "utils" / "_contextlib.py"),
+)
 
 
 def user_stacklevel() -> int:
     """The ``stacklevel`` that makes a warning raised by its caller name the first frame outside the package.
 
-    Frames of the package and of scikit-learn's fit wrappers are skipped; a fit called by
-    scikit-learn's model selection then points at that call, the nearest one outside.
+    Frames of the package, of scikit-learn and joblib, and torch's ``no_grad`` wrapper are
+    skipped: a warning raised in a pipeline's ``predict`` or in a fit run by
+    ``GridSearchCV`` names the user's call of the pipeline or of the search.
 
     Examples
     --------
@@ -28,7 +36,7 @@ def user_stacklevel() -> int:
     frame, level = sys._getframe(1), 1  # the caller, who passes the result to warnings.warn
     while frame is not None:
         path = str(Path(frame.f_code.co_filename).resolve()) if not frame.f_code.co_filename.startswith("<") else ""
-        if not (path.startswith(_PACKAGE) or path.startswith(_SKLEARN_WRAPPERS)):
+        if not (path.startswith(_PACKAGE) or path.startswith(_WRAPPERS)):
             return level
         frame, level = frame.f_back, level + 1
     return level

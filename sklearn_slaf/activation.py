@@ -11,6 +11,7 @@ from torch import nn
 
 from . import _kernels
 from . import basis as _basis
+from ._batch_weights import WeightedStatistics, has_weight, weighted_mean_var
 from ._functions import INIT_TARGETS, numpy_function
 from ._gauss import normal_rule
 from ._validation import check_positive_int
@@ -24,7 +25,7 @@ _INIT_SCALE = 3.0  # initial input range r for mapped families: ~max |Z| over a 
 _FOLDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-class SLAF(nn.Module):
+class SLAF(nn.Module, WeightedStatistics):
     r"""Self-learnable activation function: ``f(x) = b + sum_i c_i z_i(x)``.
 
     Each unit's pre-activation ``x`` is expanded in ``degree`` basis elements
@@ -97,15 +98,22 @@ class SLAF(nn.Module):
     layer then normalises with its running statistics instead of dividing by
     ``sqrt(normalize_eps)``.
 
+    *Sample weights.* Inside :func:`sklearn_slaf._batch_weights.batch_weights` the
+    batch statistics (means, biased variances, and the input range, over the rows of
+    positive weight) weight the rows as repetitions would; that forward runs on the
+    stacked basis under autograd (:meth:`_forward_reference`), never the fused kernels.
+
     Examples
     --------
     >>> import torch
     >>> from sklearn_slaf.activation import SLAF
     >>> layer = SLAF(3, degree=4, basis="chebyshev", activation_init="tanh", init_std=0.0)
-    >>> layer(torch.randn(8, 3)).shape
+    >>> layer(torch.randn(8, 3, generator=torch.Generator().manual_seed(0))).shape
     torch.Size([8, 3])
-    >>> layer.eval().power_coefficients().shape
-    (3, 5)
+    >>> fresh = SLAF(3, degree=4, basis="chebyshev", activation_init="tanh", init_std=0.0).eval()
+    >>> coefs = fresh.power_coefficients()  # per unit, ascending powers of x: tanh as a quartic
+    >>> coefs.shape, (coefs[0].round(2) + 0.0).tolist()
+    ((3, 5), [0.0, 0.79, 0.0, -0.06, 0.0])
     """
 
     def __init__(
@@ -230,18 +238,28 @@ class SLAF(nn.Module):
             return self._blend_range(flat, weight)
 
     def _blend_range(self, flat: torch.Tensor, weight: float) -> torch.Tensor:
-        # max |x| without materialising |x|: equal bit for bit, and no (N, U) temporary
-        r = torch.maximum(flat.amax(dim=0), flat.amin(dim=0).neg_()).clamp_min_(torch.finfo(flat.dtype).tiny)
+        tiny = torch.finfo(flat.dtype).tiny
+        p = self.row_probabilities(flat.shape[0])
+        if p is None:
+            # max |x| without materialising |x|: equal bit for bit, and no (N, U) temporary
+            r = torch.maximum(flat.amax(dim=0), flat.amin(dim=0).neg_()).clamp_min_(tiny)
+        else:  # rows of weight 0 are absent; a batch of weight 0 keeps the running range
+            has = has_weight(p)
+            r = torch.where(p[:, None] > 0, flat.abs(), 0.0).amax(dim=0).clamp_min_(tiny)
+            r = torch.where(has > 0, r, self.running_range)
+            weight = weight * has
         self._blend(self.running_range, r, weight)
         return r
 
     @torch.no_grad()
-    def update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, weight: float) -> None:
+    def update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, weight: float | torch.Tensor) -> None:
         """Blend batch statistics (``(n_units, degree)``) into the running ones with ``weight``."""
         self._blend(self.running_mean, mean, weight)
         self._blend(self.running_var, var, weight)
 
-    def _blend(self, buf: torch.Tensor, new: torch.Tensor, w: float) -> None:
+    def _blend(self, buf: torch.Tensor, new: torch.Tensor, w: float | torch.Tensor) -> None:
+        if isinstance(w, torch.Tensor):  # a weighted batch's share: 0 for a batch of zero weight
+            w = w.to(buf.dtype)
         buf.lerp_(new if new.dtype == buf.dtype else new.to(buf.dtype), w)
 
     # ------------------------------------------------------------------ forward
@@ -258,11 +276,14 @@ class SLAF(nn.Module):
         In training mode a batch of more than one row is normalised with its own
         statistics, which are blended into the running ones; otherwise the running
         statistics are used. The polynomial families run through the fused kernels of
-        :mod:`sklearn_slaf._kernels`, ``fourier`` through the stacked basis.
+        :mod:`sklearn_slaf._kernels`; ``fourier``, and weighted batch statistics, through
+        the stacked basis.
         """
         if self.basis not in _kernels.FUSED_BASES:
             return self._forward_reference(x)
         flat = self._check_input(x)
+        if self.batch_weight is not None and self.uses_batch_statistics(flat.shape[0]):
+            return self._forward_reference(x)
         w = self.count_batch(flat.shape[0])
         r = self.update_input_range(flat.detach(), w)
         if self.normalize_basis and w:
@@ -314,9 +335,9 @@ class SLAF(nn.Module):
     def _forward_reference(self, x: torch.Tensor) -> torch.Tensor:
         """Forward pass on the stacked ``(N, U, k)`` basis, by plain autograd.
 
-        The path of ``fourier``; for the polynomial families it is the reference
-        the fused kernels of :mod:`sklearn_slaf._kernels` are tested against (same
-        maths, far more time and memory).
+        The path of ``fourier`` and of weighted batch statistics; for the polynomial
+        families it is the reference the fused kernels of :mod:`sklearn_slaf._kernels`
+        are tested against (same maths, far more time and memory).
         """
         flat = self._check_input(x)
         w = self.count_batch(flat.shape[0])
@@ -328,7 +349,13 @@ class SLAF(nn.Module):
         bias = self.per_unit(self.bias)
         if self.normalize_basis:
             if w:
-                var, mean = torch.var_mean(g.reshape(-1, self.n_units, self.degree), dim=0, correction=0)
+                stack = g.reshape(-1, self.n_units, self.degree)
+                p = self.row_probabilities(stack.shape[0])
+                if p is None:
+                    var, mean = torch.var_mean(stack, dim=0, correction=0)
+                else:
+                    mean, var = weighted_mean_var(stack, p)
+                    w = w * has_weight(p)
                 self.update_running_stats(mean.detach(), var.detach(), w)
             else:
                 mean, var = self.running_mean, self.running_var

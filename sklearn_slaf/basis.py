@@ -50,7 +50,18 @@ _MAPPED = frozenset({"chebyshev", "legendre", "fourier"})
 
 
 def check_basis(name: str) -> str:
-    """Return ``name`` if it is a known basis family, else raise ``ValueError``."""
+    """Return ``name`` if it is a known basis family, else raise ``ValueError``.
+
+    Examples
+    --------
+    >>> from sklearn_slaf.basis import check_basis
+    >>> check_basis("legendre")
+    'legendre'
+    >>> check_basis("laguerre")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: basis must be one of ('power', 'taylor', 'hermite', 'chebyshev', 'legendre', 'fourier'); ...
+    """
     if not isinstance(name, str) or name not in BASES:
         raise ValueError(f"basis must be one of {BASES}; got {name!r}.")
     return name
@@ -61,12 +72,26 @@ def _check_degree(degree: int) -> int:
 
 
 def is_polynomial(name: str) -> bool:
-    """Whether every element of the family is a polynomial in its input."""
+    """Whether every element of the family is a polynomial in its input.
+
+    Examples
+    --------
+    >>> from sklearn_slaf.basis import BASES, is_polynomial
+    >>> [name for name in BASES if not is_polynomial(name)]
+    ['fourier']
+    """
     return check_basis(name) in POLYNOMIAL_BASES
 
 
 def needs_input_map(name: str) -> bool:
-    """Whether the family is evaluated on a scaled input ``u = x / r``."""
+    """Whether the family is evaluated on a scaled input ``u = x / r``.
+
+    Examples
+    --------
+    >>> from sklearn_slaf.basis import BASES, needs_input_map
+    >>> [name for name in BASES if needs_input_map(name)]
+    ['chebyshev', 'legendre', 'fourier']
+    """
     return check_basis(name) in _MAPPED
 
 
@@ -75,6 +100,15 @@ def recurrence(name: str, n: int) -> tuple[float, float]:
 
     With ``g_0 = 1`` and ``g_1 = u`` this one table defines every polynomial family; the
     evaluation, the power-basis conversion and the streaming kernels all read it.
+
+    Examples
+    --------
+    Legendre's ``P_2(u) = (3/2) u P_1(u) - (1/2) P_0(u) = (3 u^2 - 1) / 2``, and
+    Hermite's ``He_3(u) = u He_2(u) - 2 He_1(u)``:
+
+    >>> from sklearn_slaf.basis import recurrence
+    >>> recurrence("legendre", 1), recurrence("hermite", 2)
+    ((1.5, 0.5), (1.0, 2.0))
     """
     if name == "power":
         return 1.0, 0.0
@@ -96,6 +130,14 @@ def derivative(name: str, i: int) -> tuple[float, float | None]:
     ``B_i = B_{i-2} + c_i g_{i-1}`` with ``B_0 = 0`` and ``B_1 = 1``: ``B_i = U_{i-1}``
     (chebyshev, ``T_i' = i U_{i-1}``) or ``B_i = P_i'`` (legendre). The fused kernels'
     backward passes read this one table.
+
+    Examples
+    --------
+    ``(u^3)' = 3 u^2``, and ``T_3' = 3 U_2`` with ``U_2 = B_1 + 2 T_2 = 4 u^2 - 1``:
+
+    >>> from sklearn_slaf.basis import derivative
+    >>> derivative("power", 3), derivative("chebyshev", 3)
+    ((3.0, None), (3.0, 2.0))
     """
     if name in ("power", "hermite"):
         return float(i), None
@@ -175,6 +217,14 @@ def to_power_matrix(name: str, degree: int) -> np.ndarray:
     ------
     ValueError
         For a family that is not polynomial (``fourier``).
+
+    Examples
+    --------
+    ``T_2 = 2u^2 - 1`` and ``T_3 = 4u^3 - 3u``:
+
+    >>> from sklearn_slaf.basis import to_power_matrix
+    >>> to_power_matrix("chebyshev", 3).tolist()
+    [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [-1.0, 0.0, 2.0, 0.0], [0.0, -3.0, 0.0, 4.0]]
     """
     check_basis(name)
     degree = _check_degree(degree)
@@ -207,6 +257,17 @@ def polyval(coefs: torch.Tensor | np.ndarray, x: torch.Tensor | np.ndarray) -> t
     Returns
     -------
     torch.Tensor of shape (n_samples, n_units)
+
+    Examples
+    --------
+    Unit 0 is ``1 + 2 x^2``, unit 1 is ``x``:
+
+    >>> import torch
+    >>> from sklearn_slaf.basis import polyval
+    >>> coefs = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]])
+    >>> polyval(coefs, torch.tensor([[1.0, 3.0], [2.0, -1.0]]))
+    tensor([[ 3.,  3.],
+            [ 9., -1.]])
     """
     coefs = torch.as_tensor(coefs)
     x = torch.as_tensor(x, dtype=coefs.dtype, device=coefs.device)

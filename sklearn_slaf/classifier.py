@@ -9,9 +9,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSLNN
+from ._docstrings import shared_parameters
 from .training import LogisticLoss, SoftmaxCrossEntropy
 
 
+# the Parameters entries are written once, in _docstrings.py, for both estimators
+@shared_parameters("classifier")
 class SLNNClassifier(ClassifierMixin, BaseSLNN):
     """Classification with a network of self-learnable activation functions (SLAF).
 
@@ -19,52 +22,12 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
     per class (softmax cross-entropy). Inputs are standardised inside the network.
     Parameters, optimisation and fitted attributes are those of
     :class:`~sklearn_slaf.SLNNRegressor`, with these differences: early stopping
-    monitors validation accuracy (on a stratified split), and ``loss_curve_`` holds the
-    cross-entropy.
+    monitors validation accuracy (on a stratified split) and ``"auto"`` leaves it off,
+    and ``loss_curve_`` holds the cross-entropy.
 
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default=(128,)
-    degree : int or sequence of int, default=3
-    basis : str or sequence of str, default="power"
-    coef_sharing : {"layer", "unit"} or int, default="layer"
-    normalize_basis : bool, default=True
-    normalize_momentum : float in (0, 1] or None, default=0.1
-    normalize_eps : float, default=1e-5
-    gate : bool, default=False
-    activation_init : str, default="identity"
-    init_std : float, default=0.1
-    hidden_activation : str or sequence of str, default="slaf"
-    weight_init : {"xavier", "he", "default", "edge_of_chaos"}, default="xavier"
-    solver : {"adam", "sgd", "lbfgs"}, default="adam"
-    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
-    learning_rate_init : float, default=1e-3
-    power_t : float, default=0.5
-    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-    momentum : float, default=0.9
-    nesterovs_momentum : bool, default=True
-    coef_learning_rate : float or None, default=None
-    alpha : float or "auto", default="auto"
-    coef_alpha : float, default=0.0
-    coef_penalty : {"l1", "l2"}, default="l1"
-    clip_grad_norm : float or None, default=None
-    batch_size : int or "auto", default="auto"
-    max_iter : int, default=1000
-    tol : float, default=1e-4
-    early_stopping : bool or "auto", default="auto"
-        As the regressor's, monitoring accuracy; ``"auto"`` is off for the classifier
-        (a held-out accuracy is too coarse to stop on; the weight decay regularises).
-    validation_fraction : float, default=0.1
-    n_iter_no_change : int, default=20
-    shuffle : bool, default=True
-    random_state : int, RandomState instance or None, default=None
-    warm_start : bool, default=False
-    verbose : int, default=0
-    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
-    dtype : {"float32", "float64"}, default="float32"
-    n_threads : int or None, default=None
-    distributed : bool, default=False
-        See :class:`~sklearn_slaf.SLNNRegressor` for each.
+    %(parameters)s
 
     Attributes
     ----------
@@ -92,9 +55,11 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
     >>> from sklearn.datasets import load_iris
     >>> from sklearn_slaf import SLNNClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = SLNNClassifier(hidden_layer_sizes=(16,), max_iter=100, random_state=0).fit(X, y)
-    >>> clf.predict_proba(X[:1]).shape
-    (1, 3)
+    >>> clf = SLNNClassifier(hidden_layer_sizes=(16,), max_iter=100, device="cpu", random_state=0).fit(X, y)
+    >>> round(clf.score(X, y), 2), clf.out_activation_
+    (0.95, 'softmax')
+    >>> clf.predict(X[[0, 50, 100]]).tolist(), clf.predict_proba(X[:1]).round(1).tolist()
+    ([0, 1, 2], [[1.0, 0.0, 0.0]])
     """
 
     def _y_validation(self) -> dict:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from . import basis as _basis
+from ._batch_weights import BatchNorm1d
 from ._functions import STANDARD_ACTIVATIONS, torch_module
 from ._validation import check_positive_int
 from .activation import SLAF
@@ -150,7 +151,8 @@ class SLNN(nn.Module):
             else:
                 mod = torch_module(act)
             if bn:
-                mod = nn.Sequential(nn.BatchNorm1d(width, **kw), mod)
+                # torch's layer, whose batch statistics can also weight the rows (sample weights)
+                mod = nn.Sequential(BatchNorm1d(width, **kw), mod)
             layers.append(mod)
         self.activations = nn.ModuleList(layers)
         self.output = _linear(widths[-1], self.n_outputs, **kw)
@@ -276,6 +278,33 @@ def draw_linear_(lin: nn.Linear, generator: torch.Generator | None, weight: tupl
 
     Draws happen on the CPU, so one CPU generator serves modules on any device, and the
     global generator is never used.
+
+    Parameters
+    ----------
+    lin : torch.nn.Linear
+        The layer, redrawn in place.
+    generator : torch.Generator or None
+        CPU generator of the draws (``None``: torch's default one).
+    weight : (str, float)
+        ``("normal", std)`` or ``("uniform", bound)`` for the weight.
+    bias : (str, float) or None, default=None
+        The same for the bias; ``None`` (or a scale of 0) sets it to zero.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_slaf.network import draw_linear_
+    >>> lin = torch.nn.Linear(200, 100)
+    >>> draw_linear_(lin, torch.Generator().manual_seed(0), ("uniform", 0.5))
+    >>> float(lin.weight.detach().abs().max()) <= 0.5, float(lin.bias.detach().abs().max())
+    (True, 0.0)
+    >>> draw_linear_(lin, torch.Generator().manual_seed(0), ("normal", 0.1), ("normal", 1.0))
+    >>> round(float(lin.weight.detach().std()), 2), float(lin.bias.detach().abs().max()) > 0
+    (0.1, True)
+    >>> w = lin.weight.clone()
+    >>> draw_linear_(lin, torch.Generator().manual_seed(0), ("normal", 0.1))  # same seed, same draw
+    >>> torch.equal(lin.weight, w)
+    True
     """
     for param, spec in ((lin.weight, weight), (lin.bias, bias)):
         t = torch.zeros(param.shape, dtype=param.dtype)
@@ -289,7 +318,39 @@ def draw_linear_(lin: nn.Linear, generator: torch.Generator | None, weight: tupl
 
 
 def module_of(obj) -> SLNN:
-    """The :class:`SLNN` of ``obj``: the module itself or a fitted estimator's ``module_``."""
+    """The :class:`SLNN` of ``obj``: the module itself or a fitted estimator's ``module_``.
+
+    Parameters
+    ----------
+    obj : SLNN, SLNNRegressor or SLNNClassifier
+        A module, or a fitted estimator.
+
+    Returns
+    -------
+    SLNN
+
+    Raises
+    ------
+    TypeError
+        For anything else, an unfitted estimator included.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_slaf import SLNNRegressor
+    >>> from sklearn_slaf.network import SLNN, module_of
+    >>> net = SLNN(2, (4,), degree=3)
+    >>> module_of(net) is net
+    True
+    >>> X = np.random.default_rng(0).normal(size=(20, 2))
+    >>> reg = SLNNRegressor((4,), degree=3, max_iter=2, device="cpu", random_state=0).fit(X, X[:, 0])
+    >>> module_of(reg) is reg.module_, module_of(reg).total_degree
+    (True, 3)
+    >>> module_of(SLNNRegressor())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: expected an SLNN module or a fitted SLNNRegressor/SLNNClassifier ...
+    """
     if isinstance(obj, SLNN):
         return obj
     module = getattr(obj, "module_", None)

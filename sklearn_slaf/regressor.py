@@ -8,10 +8,13 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSLNN, _weighted_scaling
+from ._docstrings import shared_parameters
 from ._metrics import r2_score
 from .training import SquaredError
 
 
+# the Parameters entries are written once, in _docstrings.py, for both estimators
+@shared_parameters("regressor")
 class SLNNRegressor(RegressorMixin, BaseSLNN):
     """Regression with a network of self-learnable activation functions (SLAF).
 
@@ -24,132 +27,7 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default=(128,)
-        Width of each hidden layer. The defaults (this, ``alpha``, the schedule, the
-        budget and early stopping) were chosen by cross-validation over a suite of data
-        sets; the documentation's "Choosing hyper-parameters" page has the protocol.
-    degree : int or sequence of int, default=3
-        SLAF degree, one for every layer or one per hidden layer (the paper's Boston
-        network uses ``(4, 2)``).
-    basis : {"power", "taylor", "hermite", "chebyshev", "legendre", "fourier"} or sequence, default="power"
-        Basis family of the SLAF layers.
-    coef_sharing : {"layer", "unit"} or int, default="layer"
-        One set of activation coefficients per layer, per unit, or per group of units.
-    normalize_basis : bool, default=True
-        Mean-variance normalise the basis elements (the paper's stabilising routine).
-    normalize_momentum : float in (0, 1] or None, default=0.1
-        Weight of the newest batch in the running statistics of the normalisation;
-        ``None`` keeps a cumulative average (as :class:`torch.nn.BatchNorm1d`).
-    normalize_eps : float, default=1e-5
-        Added to each basis element's variance before the square root.
-    gate : bool, default=False
-        Multiply each activation coefficient by a learned sigmoid gate (the authors'
-        implementation).
-    activation_init : {"identity", "relu", "tanh", "swish", "gelu", "sigmoid"}, default="identity"
-        Function each SLAF starts as (least-squares fit under a standard normal input).
-    init_std : float, default=0.1
-        Standard deviation of the Gaussian noise added to the initial activation
-        coefficients (the authors use 1.0 around the identity).
-    hidden_activation : str or sequence of str, default="slaf"
-        ``"slaf"`` or a standard activation (``"relu"``, ``"tanh"``, ...), optionally
-        with ``"+bn"`` for batch normalisation before it, one for all or per layer
-        (hybrid networks).
-    weight_init : {"xavier", "he", "default", "edge_of_chaos"}, default="xavier"
-        Initialisation of the linear layers.
-    solver : {"adam", "sgd", "lbfgs"}, default="adam"
-        Optimiser. ``"adam"`` is AdamW (decoupled weight decay), ``"sgd"`` is Nesterov
-        momentum SGD with decoupled weight decay, ``"lbfgs"`` is full-batch L-BFGS with a
-        strong-Wolfe line search (one iteration per epoch).
-    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
-        Learning-rate schedule (``MLPRegressor``'s names; for "adam" and "sgd", not
-        "lbfgs"). ``"invscaling"``: ``learning_rate_init / (t + 1) ** power_t`` with ``t``
-        the samples seen. ``"adaptive"``: divided by 5 each time the stopping rule finds a
-        plateau, stopping once it is 1000 times smaller. ``"cosine"``: annealed from
-        ``learning_rate_init`` to 0 over ``max_iter`` epochs (reaching ``max_iter`` is then
-        the plan, not a convergence failure). A schedule that takes the rate below 1e-6
-        of ``learning_rate_init`` stops the fit with a ``ConvergenceWarning``.
-    learning_rate_init : float, default=1e-3
-        Learning rate of the weights.
-    power_t : float, default=0.5
-        Exponent of ``"invscaling"``.
-    beta_1, beta_2 : float in [0, 1), default=0.9, 0.999
-        Adam's decay rates of the first and second moment estimates.
-    epsilon : float, default=1e-8
-        Adam's numerical-stability constant.
-    momentum : float in [0, 1], default=0.9
-        SGD's momentum.
-    nesterovs_momentum : bool, default=True
-        Nesterov's momentum for SGD (when ``momentum > 0``).
-    coef_learning_rate : float or None, default=None
-        Learning rate of the activation parameters (``None``: same as the weights).
-    alpha : float or "auto", default="auto"
-        Decoupled weight decay on the linear weights, ``w <- w (1 - lr * alpha)`` each
-        step (AdamW's; biases and activation coefficients are not decayed). Decoupled, it
-        is not ``MLPRegressor``'s L2 penalty and its scale differs: ``"auto"`` is 3.0,
-        which at the default rate shrinks the weights by 0.3% a step and keeps the
-        polynomial from overfitting. For ``"lbfgs"`` it is an L2 penalty
-        ``alpha / 2 ||w||^2`` in the loss, and ``"auto"`` is ``MLPRegressor``'s 1e-4.
-    coef_alpha : float, default=0.0
-        Strength of the penalty on the effective activation coefficients.
-    coef_penalty : {"l1", "l2"}, default="l1"
-        Kind of that penalty (the paper's experiments use both).
-    clip_grad_norm : float or None, default=None
-        Clip the global gradient norm at this value.
-    batch_size : int or "auto", default="auto"
-        Largest mini-batch; an epoch is cut into ``ceil(n / batch_size)`` batches of
-        equal size (to one sample). ``"auto"`` is ``n_samples // 50`` clipped to [64, 200]:
-        small data sets get about 50 steps an epoch. Layers normalised with
-        batch statistics (SLAF with ``normalize_basis=True``, ``"+bn"``) need at least 2;
-        very small batches (2-4) give noisy statistics, as with batch normalisation.
-    max_iter : int, default=1000
-        Maximum number of epochs.
-    tol : float, default=1e-4
-        An epoch improves when its training loss (validation score with early stopping)
-        beats the best so far by ``tol``, or the median of the last ``n_iter_no_change``
-        epochs beats the best such median by ``tol``: the median keeps a loss that falls
-        slowly under mini-batch noise from stopping early.
-    early_stopping : bool or "auto", default="auto"
-        Hold out ``validation_fraction`` of the data, stop when the validation R^2 stops
-        improving, and restore the weights of the best epoch (scored as the model
-        predicts, so the returned model scores ``best_validation_score_`` there).
-        ``"auto"``: on from 100 samples.
-    validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
-    n_iter_no_change : int, default=20
-        Epochs without improvement before stopping (or, with ``"adaptive"``, before
-        dividing the learning rate).
-    shuffle : bool, default=True
-        Shuffle the samples every epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the validation split (through a local
-        torch generator; the global torch seed is never touched). With an int, two CPU
-        fits are bit-identical.
-    warm_start : bool, default=False
-        Continue from the previous fit's weights and optimiser state.
-    verbose : int, default=0
-        ``1`` shows a progress bar with the current loss.
-    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
-        Where to train and predict; ``"auto"`` takes CUDA when available, and inside a
-        dask worker (or under ``torchrun``) on a machine with several GPUs, worker ``i``
-        takes GPU ``i % n_gpus``.
-    dtype : {"float32", "float64"}, default="float32"
-        Precision of the network.
-    n_threads : int or None, default=None
-        torch's intra-op threads during each ``fit``, ``partial_fit`` and ``predict``
-        call; the caller's setting is restored afterwards. ``None`` uses one thread when
-        the widest ``(batch, units)`` tensor of the call is below about a million
-        elements (where more threads only cost, as measured in
-        ``benchmarks/threads.py``) and otherwise this process's share of the cores: the
-        caller's torch setting, which loky and dask workers start at their share.
-    distributed : bool, default=False
-        Data-parallel training over an initialised ``torch.distributed`` process group
-        (gloo on CPUs, nccl on GPUs; ``torchrun`` sets one up). Every process calls ``fit``
-        with the same data and ``random_state``, draws the same batches and computes its
-        share of each; the flat gradient (one ``all_reduce`` per step) and every SLAF
-        layer's batch statistics are reduced across the processes, so the fit equals one
-        process training on the global batches, to round-off. Needs ``solver="adam"`` or
-        ``"sgd"`` and no early stopping; batch-normalisation layers reduce their statistics
-        the same way. A process that dies makes the others raise ``DistributedTrainingError``.
+    %(parameters)s
 
     Attributes
     ----------
@@ -202,11 +80,13 @@ class SLNNRegressor(RegressorMixin, BaseSLNN):
     >>> from sklearn.datasets import make_regression
     >>> from sklearn_slaf import SLNNRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
-    >>> reg = SLNNRegressor(degree=2, random_state=0).fit(X, y)
-    >>> reg.predict(X[:2]).shape
-    (2,)
-    >>> reg.module_.total_degree
-    2
+    >>> reg = SLNNRegressor(degree=2, device="cpu", random_state=0).fit(X, y)
+    >>> round(reg.score(X, y), 3)
+    1.0
+    >>> reg.predict(X[:2]).shape, reg.module_.total_degree
+    ((2,), 2)
+    >>> reg.best_validation_score_ > 0.99  # early stopping is on from 100 samples
+    True
     """
 
     @property

@@ -131,7 +131,7 @@ def stream():
     return X[:3000], y[:3000], X[3000:], y[3000:]
 
 
-INCREMENTAL_PASSES = 50  # what the README documents: within 0.02 of the in-memory accuracy
+INCREMENTAL_PASSES = 50  # what docs/scaling_out.rst documents: within 0.02 of the in-memory accuracy
 
 
 def test_incremental_on_a_chunked_array_reaches_the_in_memory_fit(client, stream):

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from sklearn_slaf import SLNNRegressor
-from sklearn_slaf.datasets import make_sparse_polynomial
+from sklearn_slaf.datasets import make_sparse_polynomial, make_two_spirals
 
 
 def test_sparse_polynomial_is_the_polynomial_it_returns():
@@ -26,6 +26,36 @@ def test_sparse_polynomial_is_the_polynomial_it_returns():
     found = {tuple(p): c for p, c in zip(poly.powers_, lin.coef_) if abs(c) > 1e-9}
     assert found.keys() == {tuple(p) for p in powers}
     np.testing.assert_allclose([found[tuple(p)] for p in powers], coef, rtol=1e-9)
+
+
+def test_two_spirals_lie_on_their_arms():
+    X, y = make_two_spirals(2001, turns=2.0, random_state=0)
+    assert X.shape == (2001, 2) and np.bincount(y).tolist() == [1000, 1001]
+    # a point at radius r (in the unit disc) sits at angle t = r * t_max on its arm, up to 2 pi
+    t_max = 2 * np.pi * 2.0
+    for arm, sign in ((0, 1.0), (1, -1.0)):
+        P = sign * X[y == arm]
+        r = np.linalg.norm(P, axis=1)
+        t = r * t_max
+        assert np.allclose(P, np.column_stack([t * np.cos(t), t * np.sin(t)]) / t_max)
+    assert np.array_equal(make_two_spirals(100, random_state=3)[0], make_two_spirals(100, random_state=3)[0])
+    noisy, _ = make_two_spirals(2000, noise=0.1, random_state=0)
+    assert 0.08 < np.std(noisy - make_two_spirals(2000, random_state=0)[0]) < 0.12
+
+
+def test_two_spirals_need_more_than_a_cubic():
+    # the data set's point: a cubic of the inputs cannot separate the arms (the paper's motivation for depth)
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = make_two_spirals(2000, random_state=0)
+    cubic = make_pipeline(PolynomialFeatures(3), StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y)
+    assert cubic.score(X, y) < 0.9
+
+
+@pytest.mark.parametrize("kwargs", [{"n_samples": 1}, {"turns": 0}, {"noise": -1.0}])
+def test_two_spirals_refuse_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        make_two_spirals(**kwargs)
 
 
 def test_sparse_polynomial_noise_is_relative_and_seeded():
@@ -67,7 +97,7 @@ def test_plot_activations_draws_one_panel_per_slaf_layer(fitted):
     from sklearn_slaf.plotting import activation_curves, plot_activations
 
     reg, _ = fitted
-    axes = plot_activations(reg, max_units=3)
+    axes = plot_activations(reg, max_units=3).axes  # no X: one row, one panel per layer
     assert len(axes) == 2
     for layer, ax in enumerate(axes):
         x, f = activation_curves(reg, layer, max_units=3)
@@ -91,7 +121,7 @@ def test_plot_activations_reads_a_pipeline_and_refuses_a_network_without_slaf():
         warnings.simplefilter("ignore", ConvergenceWarning)
         pipe = make_pipeline(StandardScaler(), SLNNRegressor((4,), max_iter=3, random_state=0)).fit(X, y)
         relu = SLNNRegressor((4,), hidden_activation="relu", max_iter=3, random_state=0).fit(X, y)
-    assert len(plot_activations(pipe)) == 1
+    assert len(plot_activations(pipe).axes) == 1
     with pytest.raises(ValueError, match="no SLAF layer"):
         plot_activations(relu)
     import matplotlib.pyplot as plt

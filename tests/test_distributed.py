@@ -33,7 +33,15 @@ MODELS = {
                                     max_iter=3, early_stopping=False, random_state=0, dtype="float64", device="cpu"),
     "classifier": lambda: SLNNClassifier((10,), degree=3, coef_sharing="unit", batch_size=48, max_iter=3,
                                          random_state=0, dtype="float64", device="cpu"),
+    # sample weights in every batch statistic (the input range of a mapped basis included), zeros too
+    "weighted": lambda: SLNNRegressor((10, 8), degree=3, basis="chebyshev", hidden_activation=("slaf+bn", "relu+bn"),
+                                      batch_size=60, max_iter=3, early_stopping=False, random_state=0,
+                                      dtype="float64", device="cpu"),
 }
+
+
+def _weights(kind):
+    return np.random.default_rng(1).integers(0, 4, size=240) if kind == "weighted" else None
 
 
 def _targets(kind, y):
@@ -62,7 +70,7 @@ def _worker(rank, world, init_file, kind, out, die_at):
             Communicator.sum_ = dying
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(X, _targets(kind, y))
+            model.fit(X, _targets(kind, y), sample_weight=_weights(kind))
         result = {"state": {k: v.numpy() for k, v in model.module_.state_dict().items()},
                   "pred": model.predict(X), "loss": model.loss_curve_}
     except Exception as exc:  # reported to the parent, which checks it
@@ -102,7 +110,7 @@ def test_two_processes_equal_one_process_on_the_global_batches(kind):
     X, y = _data()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        single = MODELS[kind]().fit(X, _targets(kind, y))
+        single = MODELS[kind]().fit(X, _targets(kind, y), sample_weight=_weights(kind))
     results, _ = _run(kind)
     for res in results:
         assert "error" not in res, res.get("error")

@@ -96,3 +96,34 @@ def test_no_warning_for_non_polynomial_layers(data):
     clf = SLNNClassifier(**FAST).fit(X, y > 0)
     with pytest.warns(ExtrapolationWarning):
         clf.predict_proba(X * 100)
+
+
+@pytest.mark.parametrize("method", ["predict", "score", "predict_proba", "decision_function"])
+def test_warning_names_the_callers_line(data, method):
+    # not a line of the package (nor torch's no_grad wrapper): the user's own call
+    X, y = data
+    est = (SLNNClassifier(**FAST).fit(X, y > 0) if method in ("predict_proba", "decision_function")
+           else SLNNRegressor(**FAST).fit(X, y))
+    args = (5 * X, y > 0) if method == "score" and isinstance(est, SLNNClassifier) else (
+        (5 * X, y) if method == "score" else (5 * X,))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExtrapolationWarning)
+        getattr(est, method)(*args)
+    files = {w.filename for w in caught if issubclass(w.category, ExtrapolationWarning)}
+    assert files == {__file__}
+
+
+def test_warning_through_a_pipeline_and_a_search_names_the_callers_line(data):
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = data
+    pipe = make_pipeline(FunctionTransformer(), SLNNRegressor(**FAST)).fit(X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExtrapolationWarning)
+        pipe.predict(5 * X)
+        GridSearchCV(SLNNRegressor(**FAST), {"degree": [(3, 2)]}, cv=2).fit(np.vstack([X, 5 * X[:5]]),
+                                                                          np.r_[y, y[:5]])
+    files = {w.filename for w in caught if issubclass(w.category, ExtrapolationWarning)}
+    assert files == {__file__}

@@ -23,7 +23,8 @@ MODULES = sorted(
 LEVELS = {
     "sklearn_slaf._functions": 0, "sklearn_slaf._gauss": 0, "sklearn_slaf._validation": 0, "sklearn_slaf._version": 0,
     "sklearn_slaf._warnings": 0, "sklearn_slaf._devices": 0, "sklearn_slaf._metrics": 0, "sklearn_slaf.datasets": 0,
-    "sklearn_slaf.basis": 1, "sklearn_slaf._threads": 1,
+    "sklearn_slaf._docstrings": 0,
+    "sklearn_slaf.basis": 1, "sklearn_slaf._threads": 1, "sklearn_slaf._batch_weights": 1,
     "sklearn_slaf._kernels": 2,
     "sklearn_slaf.activation": 3,
     "sklearn_slaf.network": 4,

@@ -7,7 +7,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn_slaf import SLNNClassifier, SLNNRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-PASSES = 50  # as documented in the README
+PASSES = 50  # as documented in docs/scaling_out.rst
 
 
 def chunks(X, y, size):

@@ -30,7 +30,28 @@ __all__ = ["n_monomials", "MonomialIndex"]
 
 
 def n_monomials(n_features: int, degree: int) -> int:
-    """Number of monomials of degree ``<= degree`` in ``n_features`` variables, ``C(n + D, D)``."""
+    """Number of monomials of degree ``<= degree`` in ``n_features`` variables, ``C(n + D, D)``.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of variables ``n``.
+    degree : int
+        Largest total degree ``D``.
+
+    Returns
+    -------
+    int
+        ``C(n + D, D)``, the constant monomial included.
+
+    Examples
+    --------
+    >>> from sklearn_slaf.polynomial import n_monomials
+    >>> n_monomials(3, 2)  # 1, x0, x1, x2, x0^2, x0 x1, ...
+    10
+    >>> n_monomials(13, 8)  # the paper's Boston network: 13 inputs, degree 4 * 2
+    203490
+    """
     return comb(n_features + degree, degree)
 
 

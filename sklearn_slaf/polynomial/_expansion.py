@@ -37,7 +37,27 @@ DEFAULT_MAX_TERMS = 2_000_000
 
 
 class ConditioningWarning(UserWarning):
-    """The polynomial form is exact algebra, but evaluating it loses many digits."""
+    """The polynomial form is exact algebra, but evaluating it loses many digits.
+
+    :class:`PolynomialFeatureEquivalent` warns with it when its ``condition_`` (terms
+    summed relative to the output) passes ``1e8``, or when the monomial form does not
+    reproduce the network to round-off; typically raw coordinates of features far from
+    zero. A subclass of :class:`UserWarning`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sklearn_slaf import ConditioningWarning, PolynomialFeatureEquivalent, SLNNRegressor
+    >>> X = 1e4 + np.random.default_rng(0).normal(size=(60, 2))  # far from zero
+    >>> reg = SLNNRegressor((4,), degree=3, max_iter=5, dtype="float64", device="cpu",
+    ...                     random_state=0).fit(X, X[:, 0] - X[:, 1])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always", ConditioningWarning)
+    ...     pfe = PolynomialFeatureEquivalent(reg, coordinates="raw").fit(X)
+    >>> any(issubclass(w.category, ConditioningWarning) for w in caught), pfe.condition_ > 1e8
+    (True, True)
+    """
 
 
 # --------------------------------------------------------------------------- network reading
@@ -137,6 +157,22 @@ class NetworkPolynomial:
         ``(x - input_offset) / input_scale``, or the raw inputs ``x``.
     input_offset, input_scale : ndarray of shape (n_features,)
         The network's input standardisation.
+
+    See Also
+    --------
+    expand_network : builds it from an :class:`~sklearn_slaf.network.SLNN`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_slaf.polynomial import NetworkPolynomial
+    >>> powers = np.array([[0, 0], [1, 0], [0, 1], [2, 0], [1, 1], [0, 2]])  # 1, v0, v1, v0^2, v0 v1, v1^2
+    >>> poly = NetworkPolynomial(powers, coef=np.array([[1.0, 2.0, 0.0, 0.0, -1.0, 0.0]]),  # 1 + 2 v0 - v0 v1
+    ...                          degree=2, coordinates="raw", input_offset=np.zeros(2), input_scale=np.ones(2))
+    >>> poly(np.array([[1.0, 3.0], [2.0, 0.5]])).ravel().tolist()
+    [0.0, 4.0]
+    >>> poly.monomials(np.array([[2.0, 3.0]])).tolist()
+    [[1.0, 2.0, 3.0, 4.0, 6.0, 9.0]]
     """
 
     powers: np.ndarray

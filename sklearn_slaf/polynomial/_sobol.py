@@ -119,6 +119,25 @@ class SobolIndices:
         Share of each requested set of inputs (tuples of indices), exact support.
     coefficients : dict
         The orthonormal-basis coefficients ``{multi-index tuple: d}`` (the constant included).
+
+    See Also
+    --------
+    polynomial_sobol : computes these from a polynomial's monomial coefficients.
+
+    Examples
+    --------
+    >>> from sklearn_slaf.polynomial import polynomial_sobol, univariate_basis_change
+    >>> T = univariate_basis_change("normal", 1)
+    >>> s = polynomial_sobol([[1, 0], [0, 1], [1, 1]], [1.0, 2.0, 2.0], 0.0, [T, T],
+    ...                      interactions=[(0, 1)])  # x0 + 2 x1 + 2 x0 x1
+    >>> s.mean, s.variance
+    (0.0, 9.0)
+    >>> s.by_order.round(4).tolist()  # additive 5/9, pairwise 4/9
+    [0.5556, 0.4444]
+    >>> round(s.interactions[(0, 1)], 4)
+    0.4444
+    >>> s.table()["total"].round(4).tolist()
+    [0.5556, 0.8889]
     """
 
     feature_names: np.ndarray

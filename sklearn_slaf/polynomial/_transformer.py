@@ -143,18 +143,24 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
 
     Examples
     --------
+    A network with one SLAF layer of degree 3 on three of the diabetes features is a
+    cubic polynomial with ``C(3 + 3, 3) - 1 = 19`` non-constant monomials:
+
     >>> import numpy as np
-    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.datasets import load_diabetes
     >>> from sklearn_slaf import SLNNRegressor, PolynomialFeatureEquivalent
-    >>> X, y = make_regression(n_samples=100, n_features=3, random_state=0)
-    >>> reg = SLNNRegressor((8, 4), degree=(2, 2), max_iter=20, dtype="float64",
-    ...                     device="cpu", random_state=0).fit(X, y)  # doctest: +SKIP
-    >>> pfe = PolynomialFeatureEquivalent(reg).fit(X)  # doctest: +SKIP
-    >>> pfe.degree_, pfe.n_output_features_  # doctest: +SKIP
-    (4, 34)
-    >>> pfe.get_feature_names_out()[:4].tolist()  # doctest: +SKIP
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> X = X[:, [2, 3, 8]]  # bmi, bp, s5
+    >>> reg = SLNNRegressor((4,), degree=3, max_iter=30, dtype="float64",
+    ...                     device="cpu", random_state=0).fit(X[:300], y[:300])
+    >>> pfe = PolynomialFeatureEquivalent(reg).fit(X[:300])
+    >>> pfe.degree_, pfe.n_output_features_
+    (3, 19)
+    >>> pfe.get_feature_names_out()[:4].tolist()
     ['x0', 'x1', 'x2', 'x0^2']
-    >>> np.allclose(pfe.transform(X) @ pfe.coef_ + pfe.intercept_, reg.predict(X))  # doctest: +SKIP
+    >>> bool(np.allclose(pfe.transform(X) @ pfe.coef_ + pfe.intercept_, reg.predict(X)))
+    True
+    >>> pfe.verification_error_ < 1e-12
     True
     """
 
@@ -346,8 +352,20 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
 
         Examples
         --------
-        >>> pfe.to_sympy()  # doctest: +SKIP
-        0.31*x0**2 + 1.2*x0 - 0.05
+        >>> import numpy as np
+        >>> import sympy
+        >>> from sklearn_slaf import SLNNRegressor, PolynomialFeatureEquivalent
+        >>> X = np.random.default_rng(0).normal(size=(100, 2))
+        >>> reg = SLNNRegressor((4,), degree=2, max_iter=20, dtype="float64", device="cpu",
+        ...                     random_state=0).fit(X, X[:, 0] * X[:, 1])
+        >>> pfe = PolynomialFeatureEquivalent(reg).fit(X)
+        >>> expr = pfe.to_sympy()
+        >>> sorted(map(str, expr.free_symbols)), sympy.Poly(expr).total_degree()
+        (['x0', 'x1'], 2)
+        >>> z = pfe.transform(X[:1])[0, :2]  # the degree-1 monomials: the standardised inputs
+        >>> value = float(expr.subs(dict(zip(sympy.symbols("x0 x1"), z))))
+        >>> bool(np.isclose(value, reg.predict(X[:1])[0]))
+        True
         """
         try:
             import sympy
@@ -387,8 +405,15 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
 
         Examples
         --------
-        >>> pfe.to_latex(max_terms=2)  # doctest: +SKIP
-        '-0.05 + 1.2 x_{0} + 0.31 x_{0}^{2}'
+        >>> from sklearn.datasets import load_diabetes
+        >>> from sklearn_slaf import SLNNRegressor, PolynomialFeatureEquivalent
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> X = X[:, [2, 3, 8]]  # bmi, bp, s5
+        >>> reg = SLNNRegressor((4,), degree=3, max_iter=30, dtype="float64",
+        ...                     device="cpu", random_state=0).fit(X[:300], y[:300])
+        >>> pfe = PolynomialFeatureEquivalent(reg).fit(X[:300])
+        >>> print(pfe.to_latex(max_terms=2, precision=3))  # the constant and the 2 largest terms
+        148 + 28.2 x_{0} + 24.1 x_{2} + \dots
         """
         coef, intercept = self._coef_2d()
         names = [_latex_name(str(s)) for s in _check_feature_names_in(self, None)]
@@ -577,6 +602,9 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         >>> pd = pfe.partial_dependence(0, [-1.0, 0.0, 1.0], distribution="empirical", X=X)
         >>> pd.shape
         (3,)
+        >>> brute = [reg.predict(np.column_stack([np.full(300, v), X[:, 1]])).mean() for v in (-1.0, 0.0, 1.0)]
+        >>> bool(np.allclose(pd, brute))  # the mean prediction with feature 0 set to each value
+        True
         """
         check_is_fitted(self)
         if isinstance(feature, bool) or not isinstance(feature, Integral) or not 0 <= feature < self.n_features_in_:

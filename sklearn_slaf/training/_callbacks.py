@@ -55,11 +55,69 @@ def _recent_median(recent: list[float], value: float, window: int) -> float:
 
 
 class TrainingDivergedError(FloatingPointError):
-    """Raised when the loss stays non-finite after the learning-rate back-off."""
+    """Raised when the loss stays non-finite after the learning-rate back-off.
+
+    A :class:`FloatingPointError`; :class:`DivergenceGuard` raises it after
+    ``TrainConfig.max_backoffs`` halvings of the learning rate, with the good weights
+    restored, and the estimators' ``fit`` lets it through.
+
+    Examples
+    --------
+    A target with a NaN (which the estimators' validation would refuse) makes every
+    epoch's loss NaN, whatever the learning rate:
+
+    >>> import warnings
+    >>> import torch
+    >>> from sklearn_slaf import TrainingDivergedError
+    >>> from sklearn_slaf.network import SLNN
+    >>> from sklearn_slaf.training import SquaredError, TrainConfig, Trainer
+    >>> net = SLNN(2, (4,), degree=2, generator=torch.Generator().manual_seed(0))
+    >>> X = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
+    >>> Y = X[:, :1].clone()
+    >>> Y[0] = float("nan")
+    >>> trainer = Trainer(net, SquaredError(net), TrainConfig(max_backoffs=2), torch.Generator())
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", RuntimeWarning)  # one warning per back-off
+    ...     try:
+    ...         trainer.run(X, Y)
+    ...     except TrainingDivergedError as exc:
+    ...         print(str(exc).split(" (")[0])
+    training diverged: the loss was not finite even after lowering the learning rate 2 times
+    >>> issubclass(TrainingDivergedError, FloatingPointError), trainer.all_finite()
+    (True, True)
+    """
 
 
 class Callback:
-    """Base class: every hook is optional and does nothing here."""
+    """Base class: every hook is optional and does nothing here.
+
+    The hooks and their order are described in :mod:`sklearn_slaf.training._callbacks`;
+    :meth:`Trainer.callbacks <sklearn_slaf.training.Trainer.callbacks>` is the place to add
+    one. ``on_epoch_end`` may return :data:`STOP` to end training (or :data:`RETRY`).
+
+    Examples
+    --------
+    Stop as soon as the epoch loss falls below a threshold:
+
+    >>> import torch
+    >>> from sklearn_slaf.network import SLNN
+    >>> from sklearn_slaf.training import STOP, Callback, SquaredError, TrainConfig, Trainer
+    >>> class StopBelow(Callback):
+    ...     def __init__(self, threshold):
+    ...         self.threshold, self.seen = threshold, 0
+    ...     def on_epoch_end(self, trainer, loss):
+    ...         self.seen += 1
+    ...         return STOP if loss < self.threshold else None
+    >>> class MyTrainer(Trainer):
+    ...     def callbacks(self, *args, **kwargs):
+    ...         return super().callbacks(*args, **kwargs) + [stopper]
+    >>> stopper = StopBelow(1e9)  # met at once
+    >>> net = SLNN(2, (4,), degree=2, generator=torch.Generator().manual_seed(0))
+    >>> X = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
+    >>> state = MyTrainer(net, SquaredError(net), TrainConfig(max_iter=50), torch.Generator()).run(X, X[:, :1])
+    >>> state.n_iter, stopper.seen
+    (1, 1)
+    """
 
     def on_run_begin(self, trainer) -> None:
         pass
@@ -115,6 +173,33 @@ class DivergenceGuard(Callback):
     weights restored. An interrupted epoch is rolled back to its start (weights, sample
     count and optimiser state); a run whose last step left non-finite weights ends on the
     good ones.
+
+    Examples
+    --------
+    Every epoch is NaN here (a NaN target): each back-off halves the rate and warns, and
+    after ``max_backoffs`` of them the guard gives up on the weights it started from:
+
+    >>> import warnings
+    >>> import torch
+    >>> from sklearn_slaf.network import SLNN
+    >>> from sklearn_slaf.training import SquaredError, TrainConfig, Trainer, TrainingDivergedError
+    >>> net = SLNN(2, (4,), degree=2, generator=torch.Generator().manual_seed(0))
+    >>> X = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
+    >>> Y = X[:, :1].clone()
+    >>> Y[0] = float("nan")
+    >>> start = [p.detach().clone() for p in net.parameters()]
+    >>> trainer = Trainer(net, SquaredError(net), TrainConfig(learning_rate=0.1, max_backoffs=2),
+    ...                   torch.Generator())
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     try:
+    ...         trainer.run(X, Y)
+    ...     except TrainingDivergedError:
+    ...         pass
+    >>> trainer.state.backoffs, len(caught), trainer.solver.lr  # 0.1 halved twice
+    (3, 2, 0.025)
+    >>> all(torch.equal(p, q) for p, q in zip(net.parameters(), start))
+    True
     """
 
     def on_run_begin(self, trainer) -> None:
@@ -177,6 +262,24 @@ class History(Callback):
     rule) *or* the median of the last ``config.smoothing`` epoch losses beats the lowest such
     median by ``tol``: a mini-batch epoch loss can jump by more than it falls from one epoch
     to the next, and the raw rule alone then stops while the loss still falls.
+
+    Examples
+    --------
+    A callback reads only ``trainer.state`` and ``trainer.config`` here, so a stand-in
+    trainer shows the rule: the third epoch improves by less than ``tol``.
+
+    >>> from types import SimpleNamespace
+    >>> from sklearn_slaf.training import History, TrainConfig, TrainState
+    >>> trainer = SimpleNamespace(state=TrainState(), config=TrainConfig(tol=0.01))
+    >>> history = History()
+    >>> for loss in [1.0, 0.5, 0.495]:
+    ...     history.on_epoch_end(trainer, loss)
+    ...     print(trainer.epoch_improved)
+    True
+    True
+    False
+    >>> trainer.state.n_iter, trainer.state.best_loss, trainer.state.loss_curve
+    (3, 0.495, [1.0, 0.5, 0.495])
     """
 
     def on_epoch_end(self, trainer, loss: float) -> None:
@@ -204,6 +307,31 @@ class Validation(Callback):
         ``score_fn(module)``, higher is better.
     restore_best : bool
         Restore the weights of the best score when training ends (early stopping).
+
+    Examples
+    --------
+    :meth:`Trainer.run <sklearn_slaf.training.Trainer.run>` adds it when given validation
+    data; with ``early_stopping=True`` the module ends on its best-scoring weights:
+
+    >>> import torch
+    >>> from sklearn_slaf.network import SLNN
+    >>> from sklearn_slaf.training import SquaredError, TrainConfig, Trainer
+    >>> gen = torch.Generator().manual_seed
+    >>> net = SLNN(2, (4,), degree=2, generator=gen(0))
+    >>> X, Xv = torch.randn(64, 2, generator=gen(1)), torch.randn(32, 2, generator=gen(2))
+    >>> Y, Yv = X[:, :1] * X[:, 1:], Xv[:, :1] * Xv[:, 1:]
+    >>> @torch.no_grad()
+    ... def score(module):  # higher is better: minus the validation MSE, in evaluation mode
+    ...     module.eval()
+    ...     return -float(((module(Xv) - Yv) ** 2).mean())
+    >>> trainer = Trainer(net, SquaredError(net), TrainConfig(learning_rate=0.01, max_iter=10), gen(0))
+    >>> [type(cb).__name__ for cb in trainer.callbacks(validation=(Xv, Yv, None), score_fn=score)]
+    ['DivergenceGuard', 'History', 'Validation', 'Convergence']
+    >>> state = trainer.run(X, Y, validation=(Xv, Yv, None), score_fn=score, early_stopping=True)
+    >>> len(state.validation_scores), state.best_validation_score == max(state.validation_scores)
+    (10, True)
+    >>> score(net) == state.best_validation_score
+    True
     """
 
     def __init__(self, data, score_fn, restore_best: bool) -> None:
@@ -237,6 +365,18 @@ class Convergence(Callback):
     With the ``"adaptive"`` schedule a plateau divides the learning rate by
     :data:`ADAPTIVE_FACTOR` instead, and training stops, converged, once the rate would
     fall below :data:`ADAPTIVE_FLOOR` times its initial value (``MLPRegressor``'s rule).
+
+    Examples
+    --------
+    With ``n_iter_no_change=2`` the third epoch in a row without improvement stops:
+
+    >>> from types import SimpleNamespace
+    >>> from sklearn_slaf.training import Convergence, TrainConfig, TrainState
+    >>> trainer = SimpleNamespace(state=TrainState(), config=TrainConfig(n_iter_no_change=2),
+    ...                           epoch_improved=False)
+    >>> convergence = Convergence()
+    >>> [convergence.on_epoch_end(trainer, 1.0) for _ in range(3)], trainer.state.converged
+    ([None, None, 'stop'], True)
     """
 
     def on_epoch_end(self, trainer, loss: float) -> str | None:
@@ -263,6 +403,31 @@ class LearningRateSchedule(Callback):
     A rate that falls below :data:`LR_FLOOR` times the initial one before the run's last
     epoch stops training and marks it ``lr_exhausted`` (the estimators then warn that it did
     not converge); a run that starts spent trains at the floor and is marked too.
+
+    Parameters
+    ----------
+    kind : {"invscaling", "cosine"}
+        The rule.
+    power_t : float
+        Exponent of ``"invscaling"``.
+    period : int
+        ``E``, the cosine's length in epochs.
+    run_epochs : int
+        Epochs of this run (no rate is set after its last one).
+
+    Examples
+    --------
+    The factor on the initial rate after 99 samples (invscaling), and at epochs 0, 5 and
+    10 of a 10-epoch cosine:
+
+    >>> from types import SimpleNamespace
+    >>> from sklearn_slaf.training import LearningRateSchedule, TrainState
+    >>> inv = LearningRateSchedule("invscaling", power_t=0.5, period=10, run_epochs=10)
+    >>> inv.factor(SimpleNamespace(state=TrainState(t=99)))
+    0.1
+    >>> cos = LearningRateSchedule("cosine", power_t=0.5, period=10, run_epochs=10)
+    >>> [round(cos.factor(SimpleNamespace(state=TrainState(n_iter=e))), 3) for e in (0, 5, 10)]
+    [1.0, 0.5, 0.0]
     """
 
     def __init__(self, kind: str, power_t: float, period: int, run_epochs: int) -> None:
@@ -297,7 +462,33 @@ class LearningRateSchedule(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over the epochs, with the loss (and validation score)."""
+    """A tqdm bar over the epochs, with the loss (and validation score).
+
+    The trainer adds it when ``TrainConfig.verbose`` is set (the estimators' ``verbose=1``);
+    the bar is drawn on stderr and closed at teardown.
+
+    Parameters
+    ----------
+    total : int
+        Epochs the bar counts to.
+    show_validation : bool, default=False
+        Show the last validation score beside the loss.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from sklearn_slaf.training import ProgressBar, TrainState
+    >>> bar = ProgressBar(total=3)
+    >>> trainer = SimpleNamespace(state=TrainState())
+    >>> bar.on_run_begin(trainer)
+    >>> for loss in (0.9, 0.5, 0.4):
+    ...     bar.on_epoch_end(trainer, loss)
+    >>> bar.bar.n, bar.bar.postfix
+    (3, 'loss=0.4')
+    >>> bar.on_teardown(trainer)
+    >>> bar.bar is None
+    True
+    """
 
     def __init__(self, total: int, show_validation: bool = False) -> None:
         self.total, self.show_validation, self.bar = total, show_validation, None

@@ -28,7 +28,26 @@ __all__ = ["Communicator", "DistributedTrainingError"]
 
 
 class DistributedTrainingError(RuntimeError):
-    """A collective operation of a data-parallel fit failed: a peer process died or timed out."""
+    """A collective operation of a data-parallel fit failed: a peer process died or timed out.
+
+    A :class:`RuntimeError`, raised by every :class:`Communicator` reduction in place of
+    the backend's own error (gloo's "Connection closed by peer", a timeout), so that a
+    data-parallel ``fit`` fails with a message instead of hanging.
+
+    Examples
+    --------
+    A real one needs a second process that dies mid-fit (``tests/test_distributed.py``
+    kills one); every surviving process can catch it as a ``RuntimeError``:
+
+    >>> from sklearn_slaf.training import DistributedTrainingError
+    >>> issubclass(DistributedTrainingError, RuntimeError)
+    True
+    >>> try:  # what a torchrun job's survivors see; raised by hand here
+    ...     raise DistributedTrainingError("a collective call of the data-parallel fit failed on rank 0 of 2")
+    ... except RuntimeError as exc:
+    ...     print(f"{type(exc).__name__}: {exc}")
+    DistributedTrainingError: a collective call of the data-parallel fit failed on rank 0 of 2
+    """
 
 
 class Communicator:
@@ -40,10 +59,36 @@ class Communicator:
         Default: the default group, which ``torch.distributed.init_process_group`` (or
         ``torchrun``) must have initialised.
 
+    Attributes
+    ----------
+    rank, world : int
+        This process's rank and the number of processes in ``group``.
+    batch_rows : int or None
+        Rows of the global batch being trained on (set by :meth:`shard`).
+
     Examples
     --------
+    Without a process group it refuses clearly. A one-process gloo group (on an
+    in-memory store: no file, no port) shows the API; under ``torchrun`` every process
+    does the same, with its own ``rank`` and the ``world`` size:
+
+    >>> import torch
+    >>> import torch.distributed as dist
     >>> from sklearn_slaf.training import Communicator
-    >>> Communicator()  # doctest: +SKIP
+    >>> Communicator()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: distributed=True needs an initialised torch.distributed process group: ...
+    >>> dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    >>> comm = Communicator()
+    >>> comm.rank, comm.world
+    (0, 1)
+    >>> [t.tolist() for t in comm.sum(torch.tensor([1.0, 2.0]), torch.tensor(3.0))]  # one call for both
+    [[1.0, 2.0], 3.0]
+    >>> comm.shard(torch.arange(5)).tolist(), comm.batch_rows  # this process's rows of a batch
+    ([0, 1, 2, 3, 4], 5)
+    >>> comm.check_same(torch.ones(3))  # every process holds the same data: no error
+    >>> dist.destroy_process_group()
     """
 
     def __init__(self, group=None) -> None:

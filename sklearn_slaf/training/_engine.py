@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from .. import _kernels
 from .. import basis as _basis
+from .._batch_weights import BatchNorm1d
 from ..activation import SLAF
 from ..network import SLNN
 from ._optim import add_grad
@@ -122,7 +123,8 @@ class _SLAF:
     Reads the layer through its engine interface (:meth:`~sklearn_slaf.activation.SLAF.per_unit`,
     :meth:`~sklearn_slaf.activation.SLAF.count_batch`, ...) and does what its ``forward``
     does in training mode, keeping only what the backward pass needs. Batches the fused
-    kernels do not cover (one row, no normalisation, ``fourier``) go through autograd.
+    kernels do not cover (one row, no normalisation, ``fourier``, weighted batch
+    statistics) go through autograd.
     """
 
     def __init__(self, layer: SLAF) -> None:
@@ -130,7 +132,9 @@ class _SLAF:
 
     def forward(self, h: Tensor) -> Tensor:
         layer = self.layer
-        if not (layer.uses_batch_statistics(h.shape[0]) and layer.basis in _kernels.FUSED_BASES):
+        if layer.batch_weight is not None or not (
+            layer.uses_batch_statistics(h.shape[0]) and layer.basis in _kernels.FUSED_BASES
+        ):
             self.saved = None
             return self.fallback.forward(h)
         w = layer.count_batch(h.shape[0])
@@ -183,33 +187,52 @@ class _DistributedSLAF:
             self.saved = None
             return self.fallback.forward(h)
         w = layer.count_batch(n)
+        p, total = _global_shares(layer, h, comm)
+        if p is not None:
+            w = w * (total > 0).to(h.dtype)  # a batch of zero weight leaves the running statistics
         r = None
         if layer.mapped:
-            local = torch.maximum(h.amax(dim=0), h.amin(dim=0).neg()) if h.shape[0] else h.new_zeros(h.shape[1])
+            if not h.shape[0]:
+                local = h.new_zeros(h.shape[1])
+            elif p is None:
+                local = torch.maximum(h.amax(dim=0), h.amin(dim=0).neg())
+            else:  # rows of weight 0 are absent
+                local = torch.where(p[:, None] > 0, h.abs(), 0.0).amax(dim=0)
             r = comm.max_(local.clone()).clamp_min_(torch.finfo(h.dtype).tiny)
+            if p is not None:
+                r = torch.where(total > 0, r, layer.running_range)
             layer._blend(layer.running_range, r, w)
         u = h if r is None else h / r
         g = _basis.evaluate(layer.basis, u, layer.degree)  # (N, U, k)
-        mean = comm.sum(g.sum(0))[0] / n
-        d = g - mean
-        var = comm.sum(d.square().sum(0))[0] / n
+        if p is None:
+            mean = comm.sum(g.sum(0))[0] / n
+            d = g - mean
+            var = comm.sum(d.square().sum(0))[0] / n
+        else:
+            mean = comm.sum((g * p[:, None, None]).sum(0))[0]
+            d = g - mean
+            var = comm.sum((d.square() * p[:, None, None]).sum(0))[0]
         scale = torch.rsqrt(var + layer.normalize_eps)
         coef, bias = layer.per_unit(layer.effective_coefficients()), layer.per_unit(layer.bias)
         a = coef * scale
         layer.update_running_stats(mean, var, w)
-        self.saved = (u, d, scale, a, r, n)
+        self.saved = (u, d, scale, a, r, n, p)
         return (d * a).sum(-1) + bias
 
     def backward(self, gy: Tensor) -> Tensor:
         if self.saved is None:
             return self.fallback.backward(gy)
         layer, comm = self.layer, self.comm
-        (u, d, scale, a, r, n), self.saved = self.saved, None
+        (u, d, scale, a, r, n, q), self.saved = self.saved, None
         sum_y_local = gy.sum(0)
         p_local = (gy.unsqueeze(-1) * d).sum(0)
         sum_y, p = comm.sum(sum_y_local, p_local)
-        # dL/dg_i = a_i (y - mean y - s_i^2 p_i d_i / N), then through the elements' derivatives in u
-        dg = a * ((gy - sum_y / n).unsqueeze(-1) - scale.square() * p * d / n)
+        # dL/dg_i = a_i (y - mean y - s_i^2 p_i d_i / N), then through the elements' derivatives in u;
+        # with row weights q (summing to 1 over the global batch) 1/N becomes each row's q
+        if q is None:
+            dg = a * ((gy - sum_y / n).unsqueeze(-1) - scale.square() * p * d / n)
+        else:
+            dg = a * ((gy - q[:, None] * sum_y).unsqueeze(-1) - scale.square() * p * d * q[:, None, None])
         with torch.enable_grad():
             u_ = u.detach().requires_grad_(True)
             (grad_u,) = torch.autograd.grad(_basis.evaluate(layer.basis, u_, layer.degree), u_, dg)
@@ -228,29 +251,51 @@ class _DistributedBatchNorm:
         n = comm.rows(h)
         if n < 2:
             raise ValueError("batch normalisation needs at least 2 rows in a batch.")
-        mean = comm.sum(h.sum(0))[0] / n
-        d = h - mean
-        var = comm.sum(d.square().sum(0))[0] / n
+        p, total = _global_shares(bn, h, comm)
+        if p is None:
+            mean = comm.sum(h.sum(0))[0] / n
+            d = h - mean
+            var = comm.sum(d.square().sum(0))[0] / n
+        else:
+            mean = comm.sum((h * p[:, None]).sum(0))[0]
+            d = h - mean
+            var = comm.sum((d.square() * p[:, None]).sum(0))[0]
         scale = torch.rsqrt(var + bn.eps)
-        if bn.track_running_stats:
+        if bn.track_running_stats and p is not None:
+            bn.update_weighted_running_stats(mean, var, total)
+        elif bn.track_running_stats:
             bn.num_batches_tracked.add_(1)
             m = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
             bn.running_mean.lerp_(mean.to(bn.running_mean.dtype), m)
             bn.running_var.lerp_((var * n / (n - 1)).to(bn.running_var.dtype), m)  # unbiased, as torch keeps it
         xhat = d * scale
-        self.saved = (xhat, scale, n)
+        self.saved = (xhat, scale, n, p)
         return xhat * bn.weight + bn.bias if bn.affine else xhat
 
     def backward(self, g: Tensor) -> Tensor:
         bn, comm = self.bn, self.comm
-        (xhat, scale, n), self.saved = self.saved, None
+        (xhat, scale, n, p), self.saved = self.saved, None
         sum_g_local, sum_gx_local = g.sum(0), (g * xhat).sum(0)
         if bn.affine:
             add_grad(bn.weight, sum_gx_local)
             add_grad(bn.bias, sum_g_local)
         sum_g, sum_gx = comm.sum(sum_g_local, sum_gx_local)
         gamma = bn.weight if bn.affine else 1.0
-        return gamma * scale * (g - sum_g / n - xhat * sum_gx / n)
+        if p is None:
+            return gamma * scale * (g - sum_g / n - xhat * sum_gx / n)
+        return gamma * scale * (g - p[:, None] * (sum_g + xhat * sum_gx))
+
+
+def _global_shares(layer: nn.Module, h: Tensor, comm) -> tuple[Tensor | None, Tensor | None]:
+    """This process's rows' shares ``w / sum(w)`` of the global batch's weight, and that sum; ``None`` unweighted."""
+    w = getattr(layer, "batch_weight", None)
+    if w is None:
+        return None, None
+    if w.shape != (h.shape[0],):
+        raise ValueError(f"the batch weights have shape {tuple(w.shape)} but this process's share of the batch "
+                         f"has {h.shape[0]} rows; give one weight per row.")
+    total = comm.sum(w.sum().reshape(1))[0][0]
+    return w / total.clamp_min(torch.finfo(w.dtype).tiny), total
 
 
 class _Chain:
@@ -278,7 +323,7 @@ def _activation_op(act: nn.Module, comm=None):
         parts = list(act) if type(act) is nn.Sequential else [act]
         ops = []
         for part in parts:
-            if type(part) is nn.BatchNorm1d:
+            if type(part) in (nn.BatchNorm1d, BatchNorm1d):
                 ops.append(_DistributedBatchNorm(part, comm))
             elif any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in part.modules()):
                 raise ValueError(f"distributed=True cannot reduce the batch statistics of {type(part).__name__}.")
@@ -303,10 +348,18 @@ class Engine:
     >>> from sklearn_slaf.training._engine import Engine
     >>> from sklearn_slaf.training._losses import SquaredError
     >>> from sklearn_slaf.network import SLNN
-    >>> net = SLNN(3, (8,), degree=3, generator=torch.Generator().manual_seed(0)).train()
-    >>> loss = Engine(net, SquaredError(net)).loss_and_grad(torch.randn(16, 3), torch.randn(16, 1))
-    >>> net.output.weight.grad.shape
-    torch.Size([1, 8])
+    >>> gen = torch.Generator().manual_seed
+    >>> net = SLNN(3, (8,), degree=3, generator=gen(0)).train()
+    >>> X, Y = torch.randn(16, 3, generator=gen(1)), torch.randn(16, 1, generator=gen(2))
+    >>> loss = Engine(net, SquaredError(net)).loss_and_grad(X, Y)
+    >>> grads = [p.grad.clone() for p in net.parameters()]
+    >>> net.zero_grad()
+    >>> reference = SquaredError(net)(net(X), Y).mean()  # the same loss through autograd
+    >>> reference.backward()
+    >>> bool(torch.allclose(loss, reference))
+    True
+    >>> all(torch.allclose(g, p.grad, atol=1e-6) for g, p in zip(grads, net.parameters()))
+    True
     """
 
     def __init__(self, module, loss, comm=None) -> None:

@@ -33,7 +33,29 @@ def _mean_and_grad(per: Tensor, grad: Tensor, w: Tensor | None) -> tuple[Tensor,
 
 
 def weighted_mean(per_sample: Tensor, w: Tensor | None) -> Tensor:
-    """Batch mean of per-sample losses, weighted by ``w`` when given (0 for an all-zero ``w``)."""
+    """Batch mean of per-sample losses, weighted by ``w`` when given (0 for an all-zero ``w``).
+
+    Parameters
+    ----------
+    per_sample : torch.Tensor of shape (n,)
+    w : torch.Tensor of shape (n,) or None
+        Sample weights; ``None`` is the plain mean.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_slaf.training import weighted_mean
+    >>> losses = torch.tensor([1.0, 2.0, 3.0])
+    >>> float(weighted_mean(losses, None)), float(weighted_mean(losses, torch.tensor([0.0, 1.0, 3.0])))
+    (2.0, 2.75)
+    >>> float(weighted_mean(losses, torch.zeros(3)))  # no weight: no loss, not 0/0
+    0.0
+    """
     if w is None:
         return per_sample.mean()
     return (per_sample * _sample_weights(w, per_sample.shape[0])).sum()
@@ -46,6 +68,25 @@ class SquaredError:
     ----------
     module : SLNN
         Its ``output_offset`` and ``output_scale`` define the standardisation.
+
+    Examples
+    --------
+    With an output scale of 2, errors of 1 and 3 are 0.5 and 1.5 standardised units:
+
+    >>> from types import SimpleNamespace
+    >>> import torch
+    >>> from sklearn_slaf.training import SquaredError
+    >>> module = SimpleNamespace(output_offset=torch.tensor([0.0]), output_scale=torch.tensor([2.0]))
+    >>> loss = SquaredError(module)
+    >>> loss(torch.tensor([[1.0], [3.0]]), torch.zeros(2, 1)).tolist()
+    [0.25, 2.25]
+
+    The closed form for the engine takes the pre-scaling output ``z = (out - offset) / scale``
+    and returns the batch mean and its gradient in ``z``:
+
+    >>> value, grad = loss.value_and_grad(torch.tensor([[0.5], [1.5]]), torch.zeros(2, 1), None)
+    >>> float(value), grad.tolist()
+    (1.25, [[0.5], [1.5]])
     """
 
     def __init__(self, module) -> None:
@@ -77,7 +118,27 @@ class _LogitLoss:
 
 
 class LogisticLoss(_LogitLoss):
-    """Binary cross-entropy on one logit; targets are 0/1 in a ``(n, 1)`` column."""
+    """Binary cross-entropy on one logit; targets are 0/1 in a ``(n, 1)`` column.
+
+    Parameters
+    ----------
+    module : SLNN
+        Its ``output_offset`` and ``output_scale`` map ``z`` to the logit (the identity for
+        the classifier).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import torch
+    >>> from sklearn_slaf.training import LogisticLoss
+    >>> module = SimpleNamespace(output_offset=torch.tensor([0.0]), output_scale=torch.tensor([1.0]))
+    >>> loss = LogisticLoss(module)
+    >>> [round(v, 4) for v in loss(torch.tensor([[0.0], [2.0]]), torch.ones(2, 1)).tolist()]  # log 2, log(1 + e^-2)
+    [0.6931, 0.1269]
+    >>> value, grad = loss.value_and_grad(torch.zeros(1, 1), torch.ones(1, 1), None)
+    >>> round(float(value), 4), grad.tolist()  # sigmoid(0) - 1
+    (0.6931, [[-0.5]])
+    """
 
     def __call__(self, out: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy_with_logits(out[:, 0], target[:, 0], reduction="none")
@@ -88,7 +149,29 @@ class LogisticLoss(_LogitLoss):
 
 
 class SoftmaxCrossEntropy(_LogitLoss):
-    """Multiclass cross-entropy on one logit per class; targets are class indices in a ``(n, 1)`` column."""
+    """Multiclass cross-entropy on one logit per class; targets are class indices in a ``(n, 1)`` column.
+
+    Parameters
+    ----------
+    module : SLNN
+        Its ``output_offset`` and ``output_scale`` map ``z`` to the logits (the identity for
+        the classifier).
+
+    Examples
+    --------
+    Equal logits over 3 classes cost ``log 3``; the gradient is ``softmax - one_hot``:
+
+    >>> from types import SimpleNamespace
+    >>> import torch
+    >>> from sklearn_slaf.training import SoftmaxCrossEntropy
+    >>> module = SimpleNamespace(output_offset=torch.zeros(3), output_scale=torch.ones(3))
+    >>> loss = SoftmaxCrossEntropy(module)
+    >>> [round(v, 4) for v in loss(torch.zeros(2, 3), torch.tensor([[0.0], [2.0]])).tolist()]
+    [1.0986, 1.0986]
+    >>> value, grad = loss.value_and_grad(torch.zeros(1, 3), torch.tensor([[2.0]]), None)
+    >>> round(float(value), 4), [round(g, 4) for g in grad[0].tolist()]
+    (1.0986, [0.3333, 0.3333, -0.6667])
+    """
 
     def __call__(self, out: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(out, target[:, 0].long(), reduction="none")

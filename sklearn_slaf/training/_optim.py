@@ -50,6 +50,23 @@ class FlatParameters:
     data, grad : torch.Tensor of shape (n,)
     bounds : list of (start, stop)
         Slice of each group in the buffers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_slaf.training import FlatParameters
+    >>> lin = torch.nn.Linear(3, 2)
+    >>> flat = FlatParameters([[lin.weight], [lin.bias]])
+    >>> len(flat), flat.bounds
+    (8, [(0, 6), (6, 8)])
+    >>> _ = flat.data.zero_()  # one write reaches every parameter: they are views
+    >>> float(lin.weight.detach().abs().sum()), lin.weight.grad.shape
+    (0.0, torch.Size([2, 3]))
+    >>> flat.group_vector([1.0, 0.0]).tolist()  # e.g. per-group weight decay
+    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+    >>> flat.release()
+    >>> lin.weight.grad is None, float(lin.weight.detach().abs().sum())
+    (True, 0.0)
     """
 
     def __init__(self, groups: Sequence[Sequence[nn.Parameter]]) -> None:

@@ -42,6 +42,24 @@ class Solver:
     decouples_weight_decay : bool
         Whether the optimiser applies ``alpha`` itself; if not, the trainer's penalty adds
         an L2 term on the weights.
+
+    See Also
+    --------
+    solver_for : the solver of an optimiser.
+
+    Examples
+    --------
+    Every solver offers the divergence guard the same learning-rate handle:
+
+    >>> import torch
+    >>> from sklearn_slaf.training import Solver
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(3))], lr=0.1)
+    >>> solver = Solver(opt)
+    >>> solver.scale_lr(0.5)
+    >>> solver.lr, solver.decouples_weight_decay
+    (0.05, True)
+    >>> solver.fits(opt.param_groups[0]["params"])
+    True
     """
 
     decouples_weight_decay = True
@@ -117,6 +135,26 @@ class FirstOrderSolver(Solver):
         The packed parameters during a run (``None`` outside one).
     engine : Engine or None
         The autograd-free engine, if it trains this module with this loss.
+
+    Examples
+    --------
+    The default solver of ``"adam"`` and ``"sgd"``: the parameters are packed into one
+    buffer for a run and unpacked after it, and an SLNN with a closed-form loss trains
+    through the engine:
+
+    >>> import torch
+    >>> from sklearn_slaf.network import SLNN
+    >>> from sklearn_slaf.training import SquaredError, TrainConfig, Trainer
+    >>> net = SLNN(2, (4,), degree=2, generator=torch.Generator().manual_seed(0))
+    >>> trainer = Trainer(net, SquaredError(net), TrainConfig(learning_rate=0.01, max_iter=3),
+    ...                   torch.Generator())
+    >>> solver = trainer.solver
+    >>> type(solver).__name__, type(solver.optimizer).__name__, solver.lr, solver.engine is not None
+    ('FirstOrderSolver', 'FlatAdamW', 0.01, True)
+    >>> X = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
+    >>> state = trainer.run(X, X[:, :1])
+    >>> solver.flat is None, state.n_iter  # unpacked again
+    (True, 3)
     """
 
     def __init__(self, optimizer: FlatAdamW | FlatSGDW, trainer) -> None:
@@ -182,7 +220,24 @@ class FirstOrderSolver(Solver):
 
 
 class LBFGSSolver(Solver):
-    """``torch.optim.LBFGS``: one full-batch, line-searched step per epoch."""
+    """``torch.optim.LBFGS``: one full-batch, line-searched step per epoch.
+
+    Its weight decay is an L2 penalty in the loss (``decouples_weight_decay`` is False).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_slaf.network import SLNN
+    >>> from sklearn_slaf.training import SquaredError, TrainConfig, Trainer
+    >>> net = SLNN(2, (4,), degree=2, generator=torch.Generator().manual_seed(0))
+    >>> trainer = Trainer(net, SquaredError(net), TrainConfig(solver="lbfgs", max_iter=3), torch.Generator())
+    >>> type(trainer.solver).__name__, trainer.solver.decouples_weight_decay
+    ('LBFGSSolver', False)
+    >>> X = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
+    >>> state = trainer.run(X, X[:, :1] * X[:, 1:])
+    >>> state.n_iter, state.t, state.loss_curve[-1] < state.loss_curve[0]  # 3 epochs of all 64 rows
+    (3, 192, True)
+    """
 
     decouples_weight_decay = False
 
@@ -203,7 +258,28 @@ class LBFGSSolver(Solver):
 
 
 class TorchSolver(Solver):
-    """Any other ``torch.optim.Optimizer``, on mini-batches through autograd."""
+    """Any other ``torch.optim.Optimizer``, on mini-batches through autograd.
+
+    Examples
+    --------
+    A :meth:`Trainer.make_optimizer <sklearn_slaf.training.Trainer.make_optimizer>`
+    override returning plain SGD:
+
+    >>> import torch
+    >>> from sklearn_slaf.network import SLNN
+    >>> from sklearn_slaf.training import SquaredError, TrainConfig, Trainer
+    >>> class SGDTrainer(Trainer):
+    ...     def make_optimizer(self):
+    ...         return torch.optim.SGD(self.module.parameters(), lr=0.05)
+    >>> net = SLNN(2, (4,), degree=2, generator=torch.Generator().manual_seed(0))
+    >>> trainer = SGDTrainer(net, SquaredError(net), TrainConfig(max_iter=3, batch_size=32), torch.Generator())
+    >>> type(trainer.solver).__name__, trainer.solver.lr
+    ('TorchSolver', 0.05)
+    >>> X = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
+    >>> state = trainer.run(X, X[:, :1])
+    >>> state.n_iter, state.t  # 3 epochs of 2 batches of 32
+    (3, 192)
+    """
 
     def step(self, trainer, x, y, w) -> Tensor:
         self.optimizer.zero_grad()
@@ -218,7 +294,41 @@ class TorchSolver(Solver):
 
 
 def solver_for(optimizer, trainer) -> Solver:
-    """The solver that drives ``optimizer`` for ``trainer``."""
+    """The solver that drives ``optimizer`` for ``trainer``.
+
+    Parameters
+    ----------
+    optimizer : FlatAdamW, FlatSGDW or torch.optim.Optimizer
+    trainer : Trainer
+
+    Returns
+    -------
+    Solver
+        :class:`FirstOrderSolver`, :class:`LBFGSSolver` or :class:`TorchSolver`.
+
+    Raises
+    ------
+    TypeError
+        For anything else.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_slaf.network import SLNN
+    >>> from sklearn_slaf.training import SquaredError, TrainConfig, Trainer, solver_for
+    >>> net = SLNN(2, (4,), degree=2, generator=torch.Generator().manual_seed(0))
+    >>> trainer = Trainer(net, SquaredError(net), TrainConfig(), torch.Generator())
+    >>> type(solver_for(trainer.state.optimizer, trainer)).__name__
+    'FirstOrderSolver'
+    >>> type(solver_for(torch.optim.LBFGS(net.parameters()), trainer)).__name__
+    'LBFGSSolver'
+    >>> type(solver_for(torch.optim.Adagrad(net.parameters()), trainer)).__name__
+    'TorchSolver'
+    >>> solver_for("adam", trainer)
+    Traceback (most recent call last):
+    ...
+    TypeError: make_optimizer must return a FlatAdamW, a FlatSGDW or a torch.optim.Optimizer; got str.
+    """
     if isinstance(optimizer, (FlatAdamW, FlatSGDW)):
         return FirstOrderSolver(optimizer, trainer)
     if isinstance(optimizer, torch.optim.LBFGS):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .._batch_weights import batch_weights
 from ..activation import SLAF
 from ._callbacks import (
     RETRY,
@@ -57,6 +58,16 @@ class TrainConfig:
     and :class:`~sklearn_slaf.training.Convergence` say what each does); ``smoothing`` is the
     number of recent epochs whose median loss (or validation score) convergence is judged on
     (1: the raw epoch loss, as ``MLPRegressor`` judges it).
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> from sklearn_slaf.training import TrainConfig
+    >>> config = TrainConfig(learning_rate=1e-2, batch_size=64, max_iter=50)
+    >>> config.solver, config.learning_rate, config.schedule, config.max_backoffs
+    ('adam', 0.01, 'constant', 6)
+    >>> replace(config, solver="lbfgs").solver  # a dataclass: copy with changes
+    'lbfgs'
     """
 
     solver: str = "adam"
@@ -85,7 +96,26 @@ class TrainConfig:
 
 @dataclass
 class TrainState:
-    """What survives between ``fit`` calls (warm start, ``partial_fit``)."""
+    """What survives between ``fit`` calls (warm start, ``partial_fit``).
+
+    :meth:`Trainer.run` returns it; passing it to the next :class:`Trainer` continues the
+    training (optimiser moments, curves, sample count and the stopping rule's memory).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_slaf.network import SLNN
+    >>> from sklearn_slaf.training import SquaredError, TrainConfig, Trainer, TrainState
+    >>> TrainState().n_iter, TrainState().best_loss
+    (0, inf)
+    >>> net = SLNN(2, (4,), degree=2, generator=torch.Generator().manual_seed(0))
+    >>> X = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
+    >>> config = TrainConfig(max_iter=2, batch_size=32)
+    >>> state = Trainer(net, SquaredError(net), config, torch.Generator()).run(X, X[:, :1])
+    >>> state = Trainer(net, SquaredError(net), config, torch.Generator(), state=state).run(X, X[:, :1])
+    >>> state.n_iter, state.t, len(state.loss_curve), state.best_loss == min(state.loss_curve)
+    (4, 256, 4, True)
+    """
 
     optimizer: object | None = None  # FlatAdamW, FlatSGDW or a torch.optim.Optimizer
     loss_curve: list[float] = field(default_factory=list)
@@ -227,8 +257,15 @@ class Trainer:
         return self.solver.epoch(self, X, Y, W)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-        """One optimiser step on a batch; returns the detached batch loss (no host synchronisation)."""
-        return self.solver.step(self, x, y, w)
+        """One optimiser step on a batch; returns the detached batch loss (no host synchronisation).
+
+        Weights ``w`` weight the loss and, as repetitions of rows would, the batch statistics
+        of the normalising layers (:func:`sklearn_slaf._batch_weights.batch_weights`).
+        """
+        if w is None:
+            return self.solver.step(self, x, y, w)
+        with batch_weights(self.module, w):
+            return self.solver.step(self, x, y, w)
 
     def batch_loss(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
         """The (weighted) mean loss of the module on a batch, under autograd."""
