@@ -254,7 +254,40 @@ class LBFGSSolver(Solver):
             loss.backward()
             return loss
 
-        return opt.step(closure).detach()
+        fresh = opt.state[opt._params[0]].get("n_iter", 0) == 0
+        loss = opt.step(closure).detach()
+        if opt.state[opt._params[0]].get("t") == 0 and opt._params[0].dtype == torch.float32:
+            # torch's strong-Wolfe search found no step, which float32 round-off causes far from any
+            # minimum: from the same memory every later call would compute the same direction and
+            # stall for good. Restart the memory (the next call starts from steepest descent); if
+            # it had just been restarted, take a backtracking step along the gradient first. (In
+            # float64 a failed search means convergence, and the fit stops on its own rule.)
+            opt.state.clear()
+            if fresh:
+                self._backtrack(opt, closure)
+        return loss
+
+    @staticmethod
+    @torch.no_grad()
+    def _backtrack(opt, closure, shrink: float = 0.5, tries: int = 40) -> None:
+        with torch.enable_grad():
+            f0 = float(closure())
+        params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        grads = [p.grad.clone() for p in params]
+        g2 = float(sum((g * g).sum() for g in grads))
+        if g2 == 0.0:
+            return
+        t = 1.0 / max(1.0, g2 ** 0.5)
+        for _ in range(tries):
+            for p, g in zip(params, grads):
+                p.sub_(g, alpha=t)
+            with torch.enable_grad():
+                f = float(closure())
+            if f <= f0 - 1e-4 * t * g2:  # Armijo's sufficient decrease
+                return
+            for p, g in zip(params, grads):
+                p.add_(g, alpha=t)
+            t *= shrink
 
 
 class TorchSolver(Solver):

@@ -6,13 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "read_the_polynomial.py"
 
 
 def test_reading_example_runs_and_its_exports_match_the_network(tmp_path):
-    script = tmp_path / EXAMPLE.name  # its figure goes next to the script: keep it out of the repository
+    script = tmp_path / EXAMPLE.name
     shutil.copy(EXAMPLE, script)
     res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path,
                          env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -23,5 +21,5 @@ def test_reading_example_runs_and_its_exports_match_the_network(tmp_path):
     assert diff < 1e-9
     first = out.split("input   first-order  total")[1].split()[0]
     assert first in ("s5", "bmi")  # the two inputs every analysis of these data puts first
-    pytest.importorskip("matplotlib")
-    assert (tmp_path / "read_the_polynomial.png").stat().st_size > 10_000
+    # the figure is the gallery's (drawn with plt.show, collected by sphinx-gallery): no file is written
+    assert not list(tmp_path.glob("*.png"))
