@@ -177,6 +177,8 @@ def plot_eoc_curve(activation: Any, *, q_range: tuple[float, float] = (1e-3, 1e2
     ax = _axes(ax)
     curve = _eoc.eoc_curve(activation, q_range=q_range, n=n)
     for flag, style, label in ((True, "-", "stable"), (False, ":", "unstable")):
+        if not np.any(curve.stable == flag):
+            continue  # no legend entry for a kind of point the curve does not have (tanh: all stable)
         sb = np.where(curve.stable == flag, curve.sigma_b, np.nan)
         ax.plot(sb, curve.sigma_w, style, color="C0" if flag else "C3", label=f"{curve.name}, {label}")
     ax.set(xlabel="sigma_b", ylabel="sigma_w", title="edge of chaos")

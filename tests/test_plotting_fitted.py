@@ -408,6 +408,9 @@ def test_mean_field_plots_stay_readable():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["swish, stable", "swish, unstable"]
     ax.figure.canvas.draw()
     assert not _overlaps_data(ax.get_legend(), [ax])
+    # tanh's curve is stable throughout: the legend explains only what is drawn
+    ax = plotting.plot_eoc_curve("tanh", n=40)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["tanh, stable"]
 
 
 def test_missing_matplotlib_says_how_to_install(monkeypatch):
