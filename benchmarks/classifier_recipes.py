@@ -5,7 +5,10 @@ can, and costs accuracy on the small sets, which early stopping on the validatio
 smooth score, unlike the accuracy) takes back. The estimator stops on the accuracy, so the
 log-loss rows use a subclass whose validation score is minus the (weighted) log-loss. Protocol
 of ``benchmarks/defaults.py``: 5-fold stratified CV (the spirals: a 75/25 holdout), median over
-seeds. Writes ``results/classifier_recipes.{md,json}``.
+seeds. A second table scores the defaults and the most promising candidate on six tasks that
+chose nothing (iris and five scikit-learn generators), beside ``MLPClassifier`` and logistic
+regression, to show whether a recipe was tuned to the suite. Writes
+``results/classifier_recipes.{md,json}`` and ``results/classifier_recipes_unseen.{md,json}``.
 
 Run: ``python benchmarks/classifier_recipes.py [--seeds 5] [--jobs 2]``.
 """
@@ -21,6 +24,18 @@ from _common import save
 from _suite import classification_suite
 from defaults import cv_score
 from joblib import Parallel, delayed
+from sklearn.datasets import (
+    load_iris,
+    make_circles,
+    make_classification,
+    make_gaussian_quantiles,
+    make_hastie_10_2,
+    make_moons,
+)
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sklearn_slaf import SLNNClassifier
 
@@ -50,10 +65,44 @@ CANDIDATES = {
 }
 
 
+PEERS = {
+    "StandardScaler + MLPClassifier()": lambda s: make_pipeline(StandardScaler(), MLPClassifier(random_state=s)),
+    "StandardScaler + LogisticRegression()": lambda s: make_pipeline(StandardScaler(),
+                                                                     LogisticRegression(max_iter=1000)),
+}
+UNSEEN_MODELS = ["SLNNClassifier() (the defaults)", "the same, alpha=2, early stopping on log-loss", *PEERS]
+
+
+def unseen_tasks() -> dict:
+    return {
+        "iris": load_iris(return_X_y=True),
+        "moons": make_moons(1000, noise=0.3, random_state=0),
+        "circles": make_circles(1000, noise=0.1, factor=0.5, random_state=0),
+        "classification_20": make_classification(1000, 20, n_informative=8, n_classes=3, random_state=0),
+        "hastie_10_2": make_hastie_10_2(2000, random_state=0),
+        "gaussian_quantiles": make_gaussian_quantiles(n_samples=1000, n_features=4, n_classes=3, random_state=0),
+    }
+
+
+def _model(name: str, seed: int):
+    if name in PEERS:
+        return PEERS[name](seed)
+    cls, params = CANDIDATES[name]
+    return cls(random_state=seed, **params)
+
+
 def _score(name: str, data: str, seed: int, suite) -> float:
     warnings.simplefilter("ignore")
-    cls, params = CANDIDATES[name]
-    return cv_score(cls(random_state=seed, **params), *suite[data], seed, True, data == "two_spirals")[0]
+    return cv_score(_model(name, seed), *suite[data], seed, True, data == "two_spirals")[0]
+
+
+def _table(models, suite, seeds, jobs) -> list[list]:
+    work = [(n, d, s) for n in models for d in suite for s in seeds]
+    scores = Parallel(n_jobs=jobs)(delayed(_score)(n, d, s, suite) for n, d, s in work)
+    table: dict = {}
+    for (n, d, _), v in zip(work, scores):
+        table.setdefault(n, {}).setdefault(d, []).append(v)
+    return [[n] + [f"{np.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]" for v in table[n].values()] for n in table]
 
 
 def main() -> None:
@@ -61,15 +110,12 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
-    suite, seeds = classification_suite(), list(range(args.seeds))
-    jobs = [(n, d, s) for n in CANDIDATES for d in suite for s in seeds]
-    scores = Parallel(n_jobs=args.jobs)(delayed(_score)(n, d, s, suite) for n, d, s in jobs)
-    table: dict = {}
-    for (n, d, _), v in zip(jobs, scores):
-        table.setdefault(n, {}).setdefault(d, []).append(v)
-    rows = [[n] + [f"{np.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]" for v in table[n].values()] for n in table]
+    seeds = list(range(args.seeds))
+    suite, unseen = classification_suite(), unseen_tasks()
     save("classifier_recipes", "Classifier recipes: CV accuracy (spirals: holdout), median [min, max] over seeds",
-         ["recipe", *suite], rows, {"seeds": seeds})
+         ["recipe", *suite], _table(CANDIDATES, suite, seeds, args.jobs), {"seeds": seeds})
+    save("classifier_recipes_unseen", "Tasks that chose nothing: 5-fold CV accuracy, median [min, max] over seeds",
+         ["model", *unseen], _table(UNSEEN_MODELS, unseen, seeds[:3], args.jobs), {"seeds": seeds[:3]})
 
 
 if __name__ == "__main__":
