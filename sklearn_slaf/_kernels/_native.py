@@ -38,6 +38,7 @@ _SOURCE = Path(__file__).with_name("_fused.c")
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 _tried = False
+_fns: dict | None = None  # dtype -> (forward, backward) of the loaded library
 #: set to False to use the torch kernels everywhere (tests compare the two paths)
 enabled = os.environ.get("SKLEARN_SLAF_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
 
@@ -138,21 +139,38 @@ def _ptr(t: Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
+def _functions() -> dict:
+    return {dtype: (getattr(_lib, f"slaf_forward_{suf}"), getattr(_lib, f"slaf_backward_{suf}"))
+            for dtype, suf in _SUFFIX.items()}
+
+
+def _prepare(t: Tensor, dtype: torch.dtype) -> Tensor:
+    # at batch 200 these calls cost as much as the kernels: skip every no-op conversion
+    if t.requires_grad:
+        t = t.detach()
+    if t.dtype != dtype:
+        t = t.to(dtype)
+    return t if t.is_contiguous() else t.contiguous()
+
+
 def fused_forward(
     family: str, x: Tensor, r: Tensor | None, coef: Tensor, bias: Tensor, eps: float
 ) -> tuple[Tensor, Tensor, Tensor, tuple]:
     """``out, mean, var`` (``(N, U)``, ``(k, U)``, ``(k, U)``) and what :func:`fused_backward` needs."""
+    global _fns
     n, units = x.shape
     k = coef.shape[1]
-    x = x.detach().contiguous()
-    coef, bias = coef.detach().to(x.dtype).contiguous(), bias.detach().to(x.dtype).contiguous()
-    r = None if r is None else r.detach().to(x.dtype).contiguous()
+    dtype = x.dtype
+    x, coef, bias = _prepare(x, dtype), _prepare(coef, dtype), _prepare(bias, dtype)
+    r = None if r is None else _prepare(r, dtype)
     out = torch.empty_like(x)
-    mean, var, scale = (torch.empty(k, units, dtype=x.dtype) for _ in range(3))
+    stats = torch.empty(3, k, units, dtype=dtype)  # mean, var, scale: one allocation
+    mean, var, scale = stats[0], stats[1], stats[2]
     ra, rb = _constants(family, k)
-    fn = getattr(_lib, f"slaf_forward_{_SUFFIX[x.dtype]}")
-    if fn(n, units, k, x.data_ptr(), _ptr(r), coef.data_ptr(), bias.data_ptr(), float(eps), ra, rb,
-          out.data_ptr(), mean.data_ptr(), var.data_ptr(), scale.data_ptr()):
+    if _fns is None:
+        _fns = _functions()
+    if _fns[dtype][0](n, units, k, x.data_ptr(), _ptr(r), coef.data_ptr(), bias.data_ptr(), float(eps), ra, rb,
+                      out.data_ptr(), mean.data_ptr(), var.data_ptr(), scale.data_ptr()):
         raise MemoryError("the fused SLAF forward kernel could not allocate its work buffers.")
     return out, mean, var, (x, r, coef, mean, scale, ra, rb)
 
@@ -162,12 +180,12 @@ def fused_backward(family: str, gy: Tensor, saved: tuple, need_x: bool = True) -
     x, r, coef, mean, scale, ra, rb = saved
     n, units = x.shape
     k = coef.shape[1]
-    gy = gy.detach().to(x.dtype).contiguous()
+    gy = _prepare(gy, x.dtype)
     grad_x = torch.empty_like(x) if need_x else None
-    grad_coef = torch.empty(units, k, dtype=x.dtype)
-    grad_bias = torch.empty(units, dtype=x.dtype)
-    fn = getattr(_lib, f"slaf_backward_{_SUFFIX[x.dtype]}")
-    if fn(n, units, k, gy.data_ptr(), x.data_ptr(), _ptr(r), coef.data_ptr(), mean.data_ptr(), scale.data_ptr(),
-          ra, rb, int(need_x), _ptr(grad_x), grad_coef.data_ptr(), grad_bias.data_ptr()):
+    grads = torch.empty(units * (k + 1), dtype=x.dtype)  # coef and bias gradients: one allocation
+    grad_coef, grad_bias = grads[: units * k].view(units, k), grads[units * k :]
+    if _fns[x.dtype][1](n, units, k, gy.data_ptr(), x.data_ptr(), _ptr(r), coef.data_ptr(), mean.data_ptr(),
+                        scale.data_ptr(), ra, rb, int(need_x), _ptr(grad_x), grad_coef.data_ptr(),
+                        grad_bias.data_ptr()):
         raise MemoryError("the fused SLAF backward kernel could not allocate its work buffers.")
     return grad_x, grad_coef, grad_bias
