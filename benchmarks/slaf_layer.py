@@ -14,6 +14,9 @@ with :func:`torch.autograd.graph.saved_tensors_hooks`; deterministic) and, unles
 ``--no-rss``, the peak resident set size of a fresh subprocess (Linux) during a few
 steps of the configuration, over its resident size before them.
 
+A second table times the same step through the autograd-free training engine, as ``fit``
+runs it (``results/slaf_layer_engine.md``).
+
 Usage: ``python benchmarks/slaf_layer.py [--repeat 15] [--threads 1] [--no-rss]``
 """
 
@@ -32,6 +35,8 @@ from _common import save
 from sklearn_slaf import _kernels
 from sklearn_slaf._kernels import _native
 from sklearn_slaf.network import SLNN
+from sklearn_slaf.training._engine import Engine
+from sklearn_slaf.training._losses import SquaredError
 
 SEED = 0
 BATCH = 4096
@@ -106,6 +111,38 @@ def time_steps(cases: list[tuple[SLNN, torch.Tensor, torch.Tensor]], repeat: int
     return [statistics.median(t) for t in times]
 
 
+def engine_step(engine: Engine, x: torch.Tensor, y: torch.Tensor, native: bool) -> None:
+    """One step as ``fit`` runs it: the autograd-free engine, gradients written into ``.grad``."""
+    _native.enabled = native
+    engine.module.zero_grad(set_to_none=False)
+    engine.loss_and_grad(x, y)
+
+
+def engine_table(cfgs: list[dict], repeat: int, warmup: int = 3) -> list[list]:
+    """The same configurations (reference excluded) through the training engine, interleaved."""
+    chosen = [c for c in cfgs if c["path"] != "reference"]
+    cases = []
+    for cfg in chosen:
+        net, x, y, native = build(cfg)
+        for p in net.parameters():
+            p.grad = torch.zeros_like(p)
+        cases.append((Engine(net, SquaredError(net)), x, y, native))
+    for case in cases:
+        for _ in range(warmup):
+            engine_step(*case)
+    times: list[list[float]] = [[] for _ in cases]
+    for _ in range(repeat):
+        for i, case in enumerate(cases):
+            start = time.perf_counter()
+            engine_step(*case)
+            times[i].append(time.perf_counter() - start)
+    med = [statistics.median(t) for t in times]
+    # ratio to ReLU round by round: the spread says how much the machine moved
+    ratios = [[a / b for a, b in zip(t, times[0])] for t in times]
+    return [[c["activation"], c["basis"], c["degree"], c["path"], 1e3 * m, statistics.median(r), min(r), max(r)]
+            for c, m, r in zip(chosen, med, ratios)]
+
+
 def _status_kib(field: str) -> int:
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
@@ -177,6 +214,11 @@ def main() -> None:
     # the kernels' recycled CPU scratch buffers stay allocated between steps: report them
     extra["kernel scratch cache MiB"] = round(_kernels.scratch_bytes() / MIB, 1)
     save("slaf_layer", "SLAF layer: training step against ReLU", header, rows, extra)
+    save("slaf_layer_engine", "SLAF layer: the training engine's step (as fit runs it) against ReLU",
+         ["activation", "basis", "k", "path", "step ms", "time x ReLU (median)", "min", "max"],
+         engine_table(cfgs, args.repeat), {k: v for k, v in extra.items() if k in ("batch", "seed", "repeat")}
+         | {"network": "SLNN 64-256-256-1, float32, CPU, MSE loss, Engine.loss_and_grad",
+            "timing": "median per step and ratio to the ReLU step of the same round, configurations interleaved"})
 
 
 if __name__ == "__main__":
