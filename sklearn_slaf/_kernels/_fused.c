@@ -14,9 +14,10 @@
  * scalar loops. (Loops over a strip's lanes in plain arrays were not vectorised by GCC 12 and ran
  * three times slower than the previous element-buffer kernels; the vector types run 3-5 times
  * faster than those.)
- *   forward:  shifted sums of the elements and of their squares (one pass: the shift, the first
- *             row's elements, is within a standard deviation of the mean, so the variance keeps
- *             float precision), then the output by Clenshaw's rule;
+ *   forward:  shifted sums of the elements and of their squares (one pass; the shift, the
+ *             elements' mean over the first SHIFT_ROWS rows, lies near the batch mean, so the
+ *             variance keeps float precision even for heavy-tailed high powers), then the output
+ *             by Clenshaw's rule;
  *   backward: sum_n y and sum_n y g_i (p_i = that - mu_i sum_n y); then the input gradient from the
  *             elements and their derivatives g'_(n+1) = ra[n] (g_n + u g'_n) - rb[n] g'_(n-1).
  * Sums over rows accumulate in T over blocks of BLOCK rows and then in double, which keeps the
@@ -35,6 +36,7 @@
 
 #define LANES 16
 #define BLOCK 32
+#define SHIFT_ROWS 64
 #define INLINE static inline __attribute__((always_inline))
 
 #define DEFINE_KERNELS(T, SUF)                                                                        \
@@ -205,11 +207,18 @@ int slaf_forward_##SUF(int64_t N, int64_t U, int k, const T *x, const T *r, cons
     T *inv_r = r == NULL ? NULL : shift + U, *u = shift + 2 * U;                                      \
     double *d1 = acc, *d2 = acc + KU;                                                                 \
     if (inv_r != NULL) for (int64_t j = 0; j < U; j++) inv_r[j] = (T)1 / r[j];                        \
-    for (int64_t j0 = 0; j0 < U; j0 += LANES) {                                                       \
-        const int w = U - j0 < LANES ? (int)(U - j0) : LANES;                                         \
-        strip_u_##SUF(w, x + j0, inv_r == NULL ? NULL : inv_r + j0, u);                               \
-        strip_elements_##SUF(w, k, U, u, ra, rb, c + j0);                                             \
+    /* the shift: the elements' mean over the first rows (the moments are exact for any shift; one  \
+       near the mean keeps E[d^2] - E[d]^2 from cancelling for heavy-tailed high powers) */          \
+    const int64_t S = N < SHIFT_ROWS ? N : SHIFT_ROWS;                                                \
+    for (int64_t n = 0; n < S; n++) {                                                                 \
+        for (int64_t j0 = 0; j0 < U; j0 += LANES) {                                                   \
+            const int w = U - j0 < LANES ? (int)(U - j0) : LANES;                                     \
+            strip_u_##SUF(w, x + n * U + j0, inv_r == NULL ? NULL : inv_r + j0, u);                   \
+            strip_elements_##SUF(w, k, U, u, ra, rb, A + j0);                                         \
+        }                                                                                             \
+        for (int64_t q = 0; q < KU; q++) d1[q] += (double)A[q];                                       \
     }                                                                                                 \
+    for (int64_t q = 0; q < KU; q++) { c[q] = (T)(d1[q] / (double)S); d1[q] = 0.0; }                  \
     for (int64_t n = 0; n < N; n++) {                                                                 \
         const T *xn = x + n * U;                                                                      \
         int64_t j0 = 0;                                                                               \

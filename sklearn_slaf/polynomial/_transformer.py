@@ -546,8 +546,11 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         else:
             if not 0 <= tol < 1:
                 raise ValueError(f"tol (the variance share that may be dropped) must be in [0, 1); got {tol!r}.")
-            dropped = (sq.sum() - np.cumsum(sq)) / s.variance  # after keeping 1, 2, ... terms
-            m = int(np.argmax(dropped <= tol)) + 1
+            # the share dropped after keeping 1, 2, ... terms, as sums of the dropped tails: exactly 0
+            # after the last (a total minus a running sum leaves round-off, and tol=0 would then keep
+            # a single term)
+            tails = np.append(np.cumsum(sq[::-1])[::-1], 0.0)[1:]
+            m = int(np.argmax(tails / s.variance <= tol)) + 1 if items else 0
         kept = dict(items[:m])
         kept[(0,) * self.n_features_in_] = s.mean
         powers, coef, intercept = orthonormal_to_monomials(kept, bases)

@@ -78,10 +78,12 @@ def compare(layer, x, w, rtol, calls=1):
 
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("sharing", ["layer", "unit", 2])
-def test_training_step_matches_reference_in_float64(family, sharing):
+@pytest.mark.parametrize("units", [4, 40], ids=["narrow", "strips"])
+def test_training_step_matches_reference_in_float64(family, sharing, units):
+    # 40 units: two full 16-unit vector strips of the C kernels and a remainder of 8
     for degree in range(1, 13):
-        x, w = batch(48, 4, seed=degree)
-        compare(make_layer(family, degree, sharing, seed=degree), x, w, rtol=1e-12)
+        x, w = batch(48, units, seed=degree)
+        compare(make_layer(family, degree, sharing, units=units, seed=degree), x, w, rtol=1e-12)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -115,12 +117,13 @@ def test_input_of_any_leading_shape():
     torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("units", [8, 40])
 @pytest.mark.parametrize("degree", [8, 12])
 @pytest.mark.parametrize("family", FAMILIES)
-def test_float32_is_as_accurate_as_the_reference(family, degree):
+def test_float32_is_as_accurate_as_the_reference(family, degree, units):
     # both float32 paths against the float64 reference: the kernel may not be much worse
-    layer = make_layer(family, degree, units=8)
-    x, w = batch(512, 8)
+    layer = make_layer(family, degree, units=units)
+    x, w = batch(512, units)
     truth = step(copy.deepcopy(layer), x, w, True)
     ref32 = step(copy.deepcopy(layer).float(), x.float(), w.float(), True)
     fast32 = step(copy.deepcopy(layer).float(), x.float(), w.float(), False)

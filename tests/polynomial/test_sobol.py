@@ -209,3 +209,13 @@ def test_empirical_law_with_fewer_values_than_the_degree(fitted):
     # the compact form of all terms is the polynomial itself on the binary column's values
     full = pfe.compact(tol=0.0, distribution="empirical", X=Xe)
     np.testing.assert_allclose(_poly_value(full, grid), _poly_value(pfe, grid), rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("distribution", ["normal", "empirical"])
+def test_compact_with_zero_tolerance_keeps_every_term(fitted, distribution):
+    # tol=0 drops nothing: the share dropped after the last term is exactly 0, not round-off
+    # (which once made tol=0 keep a single term)
+    X, reg, pfe = fitted
+    full = pfe.compact(tol=0.0, distribution=distribution, X=X)
+    assert full.compact_r2_ == 1.0
+    np.testing.assert_allclose(full.transform(X) @ full.coef_ + full.intercept_, reg.predict(X), rtol=1e-8, atol=1e-8)
