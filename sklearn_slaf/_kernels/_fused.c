@@ -10,10 +10,12 @@
  * the strip's elements, derivatives and Clenshaw terms are GCC/Clang vector values (LANES wide;
  * the compiler maps them onto the widest registers the CPU has), so the recurrence costs a few
  * vector operations per degree and nothing of it goes through memory but the per-(degree, unit)
- * sums. The last strip of a row, when U is not a multiple of LANES, runs the same steps on
- * scalar loops. (Loops over a strip's lanes in plain arrays were not vectorised by GCC 12 and ran
- * three times slower than the previous element-buffer kernels; the vector types run 3-5 times
- * faster than those.)
+ * sums. The per-(degree, unit) buffers are laid out with a row stride P (U rounded up to LANES),
+ * so every strip is a full one: the last strip of a row, when U is not a multiple of LANES, is
+ * read into a zero-padded strip (and r into ones), and only its first U - j0 lanes are written
+ * back. (Loops over a strip's lanes in plain arrays were not vectorised by GCC 12 and ran three
+ * times slower than the previous element-buffer kernels; the vector types run 3-5 times faster
+ * than those.)
  *   forward:  shifted sums of the elements and of their squares (one pass; the shift, the
  *             elements' mean over the first SHIFT_ROWS rows, lies near the batch mean, so the
  *             variance keeps float precision even for heavy-tailed high powers), then the output
@@ -41,223 +43,152 @@
 
 #define DEFINE_KERNELS(T, SUF)                                                                        \
                                                                                                       \
+typedef T V_##SUF __attribute__((vector_size(LANES * sizeof(T))));                                   \
+INLINE V_##SUF ld_##SUF(const T *p) { V_##SUF v; memcpy(&v, p, sizeof v); return v; }               \
+INLINE void st_##SUF(T *p, V_##SUF v) { memcpy(p, &v, sizeof v); }                                   \
+                                                                                                      \
+/* LANES values of a row from unit j0 on, zero past the row's U units. */                            \
+INLINE V_##SUF row_##SUF(const T *row, int64_t j0, int64_t U) {                                      \
+    if (j0 + LANES <= U) return ld_##SUF(row + j0);                                                   \
+    T t[LANES] = {0};                                                                                 \
+    memcpy(t, row + j0, (size_t)(U - j0) * sizeof(T));                                                \
+    return ld_##SUF(t);                                                                               \
+}                                                                                                     \
+/* Store the first min(LANES, U - j0) lanes of v at row + j0. */                                      \
+INLINE void put_##SUF(T *row, int64_t j0, int64_t U, V_##SUF v) {                                    \
+    if (j0 + LANES <= U) { st_##SUF(row + j0, v); return; }                                           \
+    T t[LANES];                                                                                       \
+    st_##SUF(t, v);                                                                                   \
+    memcpy(row + j0, t, (size_t)(U - j0) * sizeof(T));                                                \
+}                                                                                                     \
+                                                                                                      \
 /* Add the block sums s (n entries) into the double sums d and clear them. */                        \
 static void flush_##SUF(int64_t n, T *restrict s, double *restrict d) {                              \
     for (int64_t q = 0; q < n; q++) { d[q] += (double)s[q]; s[q] = 0; }                               \
 }                                                                                                     \
                                                                                                       \
-/* The strip's inputs u = x / r, for w <= LANES units from unit j0 of a row. */                      \
-INLINE void strip_u_##SUF(int w, const T *restrict x, const T *restrict inv_r, T *restrict u) {      \
-    if (inv_r == NULL) { for (int l = 0; l < w; l++) u[l] = x[l]; }                                   \
-    else { for (int l = 0; l < w; l++) u[l] = x[l] * inv_r[l]; }                                      \
+/* The next element: g_(i+1) = ra[i] u g_i - rb[i] g_(i-1), with (gp, gc) = (g_(i-1), g_i). */      \
+INLINE void next_##SUF(int i, const double *ra, const double *rb, V_##SUF u, V_##SUF *gp, V_##SUF *gc) { \
+    const V_##SUF t = (T)ra[i] * u * *gc - (T)rb[i] * *gp;                                           \
+    *gp = *gc; *gc = t;                                                                               \
 }                                                                                                     \
                                                                                                       \
-/* Shifted sums of one strip: s1[i] += g_i - c_i, s2[i] += (g_i - c_i)^2, i = 1..k (stride U). */    \
-INLINE void strip_moments_##SUF(int w, int k, int64_t U, const T *restrict u, const double *ra,      \
-                                const double *rb, const T *restrict c, T *restrict s1,               \
-                                T *restrict s2) {                                                     \
-    T gp[LANES], gc[LANES];                                                                           \
-    for (int l = 0; l < w; l++) { gp[l] = 1; gc[l] = u[l]; }                                          \
+/* The elements g_1..g_k of a strip, at stride P (the shift of the one-pass moments). */             \
+INLINE void elements_##SUF(int k, int64_t P, V_##SUF u, const double *ra, const double *rb, T *g) {  \
+    const V_##SUF zero = {0};                                                                         \
+    V_##SUF gp = zero + 1, gc = u;                                                                    \
     for (int i = 0; i < k; i++) {                                                                     \
-        const int64_t o = (int64_t)i * U;                                                             \
-        if (i > 0) {                                                                                  \
-            const T a = (T)ra[i], b = (T)rb[i];                                                       \
-            for (int l = 0; l < w; l++) { const T t = a * u[l] * gc[l] - b * gp[l]; gp[l] = gc[l]; gc[l] = t; } \
-        }                                                                                             \
-        for (int l = 0; l < w; l++) {                                                                 \
-            const T d = gc[l] - c[o + l];                                                             \
-            s1[o + l] += d;                                                                           \
-            s2[o + l] += d * d;                                                                       \
-        }                                                                                             \
+        if (i > 0) next_##SUF(i, ra, rb, u, &gp, &gc);                                                \
+        st_##SUF(g + (int64_t)i * P, gc);                                                             \
     }                                                                                                 \
 }                                                                                                     \
-                                                                                                      \
-/* The elements of one strip, written at stride U (the shift of the one-pass moments). */            \
-INLINE void strip_elements_##SUF(int w, int k, int64_t U, const T *restrict u, const double *ra,     \
-                                 const double *rb, T *restrict g) {                                   \
-    T gp[LANES], gc[LANES];                                                                           \
-    for (int l = 0; l < w; l++) { gp[l] = 1; gc[l] = u[l]; }                                          \
+/* Shifted sums: s1[i] += g_i - c_i, s2[i] += (g_i - c_i)^2. */                                     \
+INLINE void moments_##SUF(int k, int64_t P, V_##SUF u, const double *ra, const double *rb,           \
+                          const T *c, T *s1, T *s2) {                                                 \
+    const V_##SUF zero = {0};                                                                         \
+    V_##SUF gp = zero + 1, gc = u;                                                                    \
     for (int i = 0; i < k; i++) {                                                                     \
-        if (i > 0) {                                                                                  \
-            const T a = (T)ra[i], b = (T)rb[i];                                                       \
-            for (int l = 0; l < w; l++) { const T t = a * u[l] * gc[l] - b * gp[l]; gp[l] = gc[l]; gc[l] = t; } \
-        }                                                                                             \
-        for (int l = 0; l < w; l++) g[(int64_t)i * U + l] = gc[l];                                    \
-    }                                                                                                 \
-}                                                                                                     \
-                                                                                                      \
-/* Clenshaw for one strip: B_n = A_n + ra[n] u B_(n+1) - rb[n+1] B_(n+2), out = shift + u B_1 - rb[1] B_2 */ \
-INLINE void strip_clenshaw_##SUF(int w, int k, int64_t U, const T *restrict u, const double *ra,     \
-                                 const double *rb, const T *restrict A, const T *restrict shift,     \
-                                 T *restrict o) {                                                     \
-    T b1[LANES], b2[LANES];                                                                           \
-    const T *Ak = A + (int64_t)(k - 1) * U;                                                           \
-    for (int l = 0; l < w; l++) { b1[l] = Ak[l]; b2[l] = 0; }                                         \
-    for (int i = k - 1; i >= 1; i--) {                                                                \
-        const T an = (T)ra[i], bn = (T)rb[i + 1];                                                     \
-        const T *Ai = A + (int64_t)(i - 1) * U;                                                       \
-        for (int l = 0; l < w; l++) { const T t = Ai[l] + an * u[l] * b1[l] - bn * b2[l]; b2[l] = b1[l]; b1[l] = t; } \
-    }                                                                                                 \
-    const T b = (T)rb[1];                                                                             \
-    for (int l = 0; l < w; l++) o[l] = shift[l] + u[l] * b1[l] - b * b2[l];                           \
-}                                                                                                     \
-                                                                                                      \
-/* Backward sums of one strip: sy += y, sg[i] += y g_i. */                                           \
-INLINE void strip_sums_##SUF(int w, int k, int64_t U, const T *restrict u, const T *restrict y,      \
-                             const double *ra, const double *rb, T *restrict sy, T *restrict sg) {   \
-    T gp[LANES], gc[LANES];                                                                           \
-    for (int l = 0; l < w; l++) { gp[l] = 1; gc[l] = u[l]; sy[l] += y[l]; }                           \
-    for (int i = 0; i < k; i++) {                                                                     \
-        const int64_t o = (int64_t)i * U;                                                             \
-        if (i > 0) {                                                                                  \
-            const T a = (T)ra[i], b = (T)rb[i];                                                       \
-            for (int l = 0; l < w; l++) { const T t = a * u[l] * gc[l] - b * gp[l]; gp[l] = gc[l]; gc[l] = t; } \
-        }                                                                                             \
-        for (int l = 0; l < w; l++) sg[o + l] += y[l] * gc[l];                                        \
-    }                                                                                                 \
-}                                                                                                     \
-                                                                                                      \
-/* Input gradient of one strip: gx = sum_i g'_i (a_i (y - ybar) - w_i (g_i - mu_i)). */              \
-INLINE void strip_grad_##SUF(int w, int k, int64_t U, const T *restrict u, const T *restrict y,      \
-                             const double *ra, const double *rb, const T *restrict ybar,             \
-                             const T *restrict mean, const T *restrict ar, const T *restrict wt,     \
-                             T *restrict gx) {                                                        \
-    T gp[LANES], gc[LANES], dp[LANES], dc[LANES], yc[LANES], acc[LANES];                              \
-    for (int l = 0; l < w; l++) { gp[l] = 1; gc[l] = u[l]; dp[l] = 0; dc[l] = 1; yc[l] = y[l] - ybar[l]; acc[l] = 0; } \
-    for (int i = 0; i < k; i++) {                                                                     \
-        const int64_t o = (int64_t)i * U;                                                             \
-        if (i > 0) {                                                                                  \
-            const T a = (T)ra[i], b = (T)rb[i];                                                       \
-            for (int l = 0; l < w; l++) {                                                             \
-                const T d = a * (gc[l] + u[l] * dc[l]) - b * dp[l];                                   \
-                const T g = a * u[l] * gc[l] - b * gp[l];                                             \
-                dp[l] = dc[l]; dc[l] = d; gp[l] = gc[l]; gc[l] = g;                                   \
-            }                                                                                         \
-        }                                                                                             \
-        for (int l = 0; l < w; l++) acc[l] += dc[l] * (ar[o + l] * yc[l] - wt[o + l] * (gc[l] - mean[o + l])); \
-    }                                                                                                 \
-    for (int l = 0; l < w; l++) gx[l] = acc[l];                                                       \
-}                                                                                                     \
-                                                                                                      \
-/* Full strips in GCC/Clang vector types: LANES values in one or more vector registers (the      \
- * compiler picks the widest the CPU has); scalars broadcast.                                    */ \
-typedef T V_##SUF __attribute__((vector_size(LANES * sizeof(T))));                                   \
-INLINE V_##SUF ld_##SUF(const T *p) { V_##SUF v; memcpy(&v, p, sizeof v); return v; }               \
-INLINE void st_##SUF(T *p, V_##SUF v) { memcpy(p, &v, sizeof v); }                                   \
-INLINE V_##SUF vu_##SUF(const T *x, const T *inv_r) {                                                \
-    return inv_r == NULL ? ld_##SUF(x) : ld_##SUF(x) * ld_##SUF(inv_r);                               \
-}                                                                                                     \
-INLINE void vmoments_##SUF(int k, int64_t U, V_##SUF u, const double *ra, const double *rb,          \
-                           const T *c, T *s1, T *s2) {                                                \
-    const V_##SUF zero = {0};                                                                   \
-    V_##SUF gp = zero + 1, gc = u;                                                                   \
-    for (int i = 0; i < k; i++) {                                                                     \
-        const int64_t o = (int64_t)i * U;                                                             \
-        if (i > 0) { const V_##SUF t = (T)ra[i] * u * gc - (T)rb[i] * gp; gp = gc; gc = t; }         \
+        const int64_t o = (int64_t)i * P;                                                             \
+        if (i > 0) next_##SUF(i, ra, rb, u, &gp, &gc);                                                \
         const V_##SUF d = gc - ld_##SUF(c + o);                                                       \
         st_##SUF(s1 + o, ld_##SUF(s1 + o) + d);                                                       \
         st_##SUF(s2 + o, ld_##SUF(s2 + o) + d * d);                                                   \
     }                                                                                                 \
 }                                                                                                     \
-INLINE void vclenshaw_##SUF(int k, int64_t U, V_##SUF u, const double *ra, const double *rb,         \
-                            const T *A, const T *shift, T *o) {                                       \
-    const V_##SUF zero = {0};                                                                   \
-    V_##SUF b1 = ld_##SUF(A + (int64_t)(k - 1) * U), b2 = zero;                                     \
+/* Clenshaw: B_n = A_n + ra[n] u B_(n+1) - rb[n+1] B_(n+2); out = shift + u B_1 - rb[1] B_2. */      \
+INLINE V_##SUF clenshaw_##SUF(int k, int64_t P, V_##SUF u, const double *ra, const double *rb,       \
+                              const T *A, const T *shift) {                                           \
+    const V_##SUF zero = {0};                                                                         \
+    V_##SUF b1 = ld_##SUF(A + (int64_t)(k - 1) * P), b2 = zero;                                      \
     for (int i = k - 1; i >= 1; i--) {                                                                \
-        const V_##SUF t = ld_##SUF(A + (int64_t)(i - 1) * U) + (T)ra[i] * u * b1 - (T)rb[i + 1] * b2; \
+        const V_##SUF t = ld_##SUF(A + (int64_t)(i - 1) * P) + (T)ra[i] * u * b1 - (T)rb[i + 1] * b2; \
         b2 = b1; b1 = t;                                                                              \
     }                                                                                                 \
-    st_##SUF(o, ld_##SUF(shift) + u * b1 - (T)rb[1] * b2);                                            \
+    return ld_##SUF(shift) + u * b1 - (T)rb[1] * b2;                                                  \
 }                                                                                                     \
-INLINE void vsums_##SUF(int k, int64_t U, V_##SUF u, V_##SUF y, const double *ra, const double *rb,  \
-                        T *sy, T *sg) {                                                               \
-    const V_##SUF zero = {0};                                                                   \
-    V_##SUF gp = zero + 1, gc = u;                                                                   \
+/* Backward sums: sy += y, sg[i] += y g_i. */                                                        \
+INLINE void sums_##SUF(int k, int64_t P, V_##SUF u, V_##SUF y, const double *ra, const double *rb,   \
+                       T *sy, T *sg) {                                                                \
+    const V_##SUF zero = {0};                                                                         \
+    V_##SUF gp = zero + 1, gc = u;                                                                    \
     st_##SUF(sy, ld_##SUF(sy) + y);                                                                   \
     for (int i = 0; i < k; i++) {                                                                     \
-        const int64_t o = (int64_t)i * U;                                                             \
-        if (i > 0) { const V_##SUF t = (T)ra[i] * u * gc - (T)rb[i] * gp; gp = gc; gc = t; }         \
+        const int64_t o = (int64_t)i * P;                                                             \
+        if (i > 0) next_##SUF(i, ra, rb, u, &gp, &gc);                                                \
         st_##SUF(sg + o, ld_##SUF(sg + o) + y * gc);                                                  \
     }                                                                                                 \
 }                                                                                                     \
-INLINE void vgrad_##SUF(int k, int64_t U, V_##SUF u, V_##SUF yc, const double *ra, const double *rb, \
-                        const T *mean, const T *ar, const T *wt, T *gx) {                             \
-    const V_##SUF zero = {0};                                                                   \
-    V_##SUF gp = zero + 1, gc = u, dp = zero, dc = zero + 1, acc = zero;                                \
+/* Input gradient: sum_i g'_i (a_i (y - ybar) - w_i (g_i - mu_i)), with                               \
+   g'_(n+1) = ra[n] (g_n + u g'_n) - rb[n] g'_(n-1). */                                               \
+INLINE V_##SUF grad_##SUF(int k, int64_t P, V_##SUF u, V_##SUF yc, const double *ra, const double *rb, \
+                          const T *mean, const T *ar, const T *wt) {                                  \
+    const V_##SUF zero = {0};                                                                         \
+    V_##SUF gp = zero + 1, gc = u, dp = zero, dc = zero + 1, acc = zero;                              \
     for (int i = 0; i < k; i++) {                                                                     \
-        const int64_t o = (int64_t)i * U;                                                             \
+        const int64_t o = (int64_t)i * P;                                                             \
         if (i > 0) {                                                                                  \
-            const T a = (T)ra[i], b = (T)rb[i];                                                       \
-            const V_##SUF d = a * (gc + u * dc) - b * dp, g = a * u * gc - b * gp;                    \
-            dp = dc; dc = d; gp = gc; gc = g;                                                         \
+            const V_##SUF d = (T)ra[i] * (gc + u * dc) - (T)rb[i] * dp;                               \
+            dp = dc; dc = d;                                                                          \
+            next_##SUF(i, ra, rb, u, &gp, &gc);                                                       \
         }                                                                                             \
         acc += dc * (ld_##SUF(ar + o) * yc - ld_##SUF(wt + o) * (gc - ld_##SUF(mean + o)));           \
     }                                                                                                 \
-    st_##SUF(gx, acc);                                                                                \
+    return acc;                                                                                       \
+}                                                                                                     \
+                                                                                                      \
+/* 1 / r at stride P (ones past U, and everywhere without an input map): u = x * inv_r. */          \
+static void inverse_range_##SUF(int64_t U, int64_t P, const T *r, T *inv_r) {                        \
+    for (int64_t j = 0; j < P; j++) inv_r[j] = (r == NULL || j >= U) ? (T)1 : (T)1 / r[j];          \
+}                                                                                                     \
+/* A (k, U) array into the stride-P layout, and back. */                                              \
+static void to_padded_##SUF(int k, int64_t U, int64_t P, const T *src, T *dst) {                     \
+    for (int i = 0; i < k; i++) memcpy(dst + (int64_t)i * P, src + (int64_t)i * U, (size_t)U * sizeof(T)); \
 }                                                                                                     \
                                                                                                       \
 int slaf_forward_##SUF(int64_t N, int64_t U, int k, const T *x, const T *r, const T *coef,           \
                        const T *bias, double eps, const double *ra, const double *rb,                \
                        T *out, T *mean, T *var, T *scale) {                                           \
-    const int64_t KU = (int64_t)k * U;                                                                \
-    T *buf = (T *)calloc((size_t)(4 * KU + 2 * U + LANES), sizeof(T));                                \
-    double *acc = (double *)calloc((size_t)(2 * KU), sizeof(double));                                 \
+    const int64_t P = (U + LANES - 1) / LANES * LANES, KP = (int64_t)k * P;                           \
+    T *buf = (T *)calloc((size_t)(5 * KP + 2 * P), sizeof(T));                                        \
+    double *acc = (double *)calloc((size_t)(2 * KP), sizeof(double));                                 \
     if (buf == NULL || acc == NULL) { free(buf); free(acc); return -1; }                              \
-    T *c = buf, *s1 = buf + KU, *s2 = buf + 2 * KU, *A = buf + 3 * KU, *shift = buf + 4 * KU;        \
-    T *inv_r = r == NULL ? NULL : shift + U, *u = shift + 2 * U;                                      \
-    double *d1 = acc, *d2 = acc + KU;                                                                 \
-    if (inv_r != NULL) for (int64_t j = 0; j < U; j++) inv_r[j] = (T)1 / r[j];                        \
+    T *c = buf, *s1 = buf + KP, *s2 = buf + 2 * KP, *A = buf + 3 * KP, *mp = buf + 4 * KP;           \
+    T *shift = buf + 5 * KP, *inv_r = shift + P;                                                      \
+    double *d1 = acc, *d2 = acc + KP;                                                                 \
+    inverse_range_##SUF(U, P, r, inv_r);                                                              \
     /* the shift: the elements' mean over the first rows (the moments are exact for any shift; one  \
        near the mean keeps E[d^2] - E[d]^2 from cancelling for heavy-tailed high powers) */          \
     const int64_t S = N < SHIFT_ROWS ? N : SHIFT_ROWS;                                                \
     for (int64_t n = 0; n < S; n++) {                                                                 \
-        for (int64_t j0 = 0; j0 < U; j0 += LANES) {                                                   \
-            const int w = U - j0 < LANES ? (int)(U - j0) : LANES;                                     \
-            strip_u_##SUF(w, x + n * U + j0, inv_r == NULL ? NULL : inv_r + j0, u);                   \
-            strip_elements_##SUF(w, k, U, u, ra, rb, A + j0);                                         \
-        }                                                                                             \
-        for (int64_t q = 0; q < KU; q++) d1[q] += (double)A[q];                                       \
+        for (int64_t j0 = 0; j0 < P; j0 += LANES)                                                     \
+            elements_##SUF(k, P, row_##SUF(x + n * U, j0, U) * ld_##SUF(inv_r + j0), ra, rb, A + j0);  \
+        for (int64_t q = 0; q < KP; q++) d1[q] += (double)A[q];                                       \
     }                                                                                                 \
-    for (int64_t q = 0; q < KU; q++) { c[q] = (T)(d1[q] / (double)S); d1[q] = 0.0; }                  \
+    for (int64_t q = 0; q < KP; q++) { c[q] = (T)(d1[q] / (double)S); d1[q] = 0.0; }                  \
     for (int64_t n = 0; n < N; n++) {                                                                 \
-        const T *xn = x + n * U;                                                                      \
-        int64_t j0 = 0;                                                                               \
-        for (; j0 + LANES <= U; j0 += LANES) {                                                        \
-            vmoments_##SUF(k, U, vu_##SUF(xn + j0, inv_r == NULL ? NULL : inv_r + j0), ra, rb, c + j0, s1 + j0, s2 + j0); \
-        }                                                                                             \
-        if (j0 < U) {                                                                                 \
-            strip_u_##SUF((int)(U - j0), xn + j0, inv_r == NULL ? NULL : inv_r + j0, u);              \
-            strip_moments_##SUF((int)(U - j0), k, U, u, ra, rb, c + j0, s1 + j0, s2 + j0);            \
-        }                                                                                             \
-        if ((n + 1) % BLOCK == 0 || n + 1 == N) { flush_##SUF(KU, s1, d1); flush_##SUF(KU, s2, d2); } \
+        for (int64_t j0 = 0; j0 < P; j0 += LANES)                                                     \
+            moments_##SUF(k, P, row_##SUF(x + n * U, j0, U) * ld_##SUF(inv_r + j0), ra, rb, c + j0,    \
+                          s1 + j0, s2 + j0);                                                          \
+        if ((n + 1) % BLOCK == 0 || n + 1 == N) { flush_##SUF(KP, s1, d1); flush_##SUF(KP, s2, d2); } \
     }                                                                                                 \
-    for (int64_t q = 0; q < KU; q++) {                                                                \
-        const double m1 = d1[q] / (double)N, v = d2[q] / (double)N - m1 * m1;                         \
-        mean[q] = (T)((double)c[q] + m1);                                                             \
-        var[q] = (T)(v > 0 ? v : 0);                                                                  \
-        scale[q] = (T)(1.0 / sqrt((double)var[q] + eps));                                             \
-    }                                                                                                 \
-    /* A_i = coef_i scale_i and the constant term */                                                 \
+    /* statistics, A_i = coef_i scale_i and the constant term (padded lanes: zero coefficients) */   \
     for (int64_t j = 0; j < U; j++) shift[j] = bias[j];                                               \
     for (int i = 0; i < k; i++) {                                                                     \
         for (int64_t j = 0; j < U; j++) {                                                             \
-            const int64_t q = (int64_t)i * U + j;                                                     \
-            A[q] = coef[j * k + i] * scale[q];                                                        \
-            shift[j] -= A[q] * mean[q];                                                               \
+            const int64_t q = (int64_t)i * P + j, e = (int64_t)i * U + j;                             \
+            const double m1 = d1[q] / (double)N, v = d2[q] / (double)N - m1 * m1;                     \
+            mp[q] = mean[e] = (T)((double)c[q] + m1);                                                 \
+            var[e] = (T)(v > 0 ? v : 0);                                                              \
+            scale[e] = (T)(1.0 / sqrt((double)var[e] + eps));                                         \
+            A[q] = coef[j * k + i] * scale[e];                                                        \
+            shift[j] -= A[q] * mp[q];                                                                 \
         }                                                                                             \
+        for (int64_t j = U; j < P; j++) A[(int64_t)i * P + j] = 0;                                    \
     }                                                                                                 \
-    for (int64_t n = 0; n < N; n++) {                                                                 \
-        const T *xn = x + n * U;                                                                      \
-        T *o = out + n * U;                                                                           \
-        int64_t j0 = 0;                                                                               \
-        for (; j0 + LANES <= U; j0 += LANES) {                                                        \
-            vclenshaw_##SUF(k, U, vu_##SUF(xn + j0, inv_r == NULL ? NULL : inv_r + j0), ra, rb, A + j0, shift + j0, o + j0); \
-        }                                                                                             \
-        if (j0 < U) {                                                                                 \
-            strip_u_##SUF((int)(U - j0), xn + j0, inv_r == NULL ? NULL : inv_r + j0, u);              \
-            strip_clenshaw_##SUF((int)(U - j0), k, U, u, ra, rb, A + j0, shift + j0, o + j0);         \
-        }                                                                                             \
-    }                                                                                                 \
+    for (int64_t n = 0; n < N; n++)                                                                   \
+        for (int64_t j0 = 0; j0 < P; j0 += LANES)                                                     \
+            put_##SUF(out + n * U, j0, U, clenshaw_##SUF(k, P, row_##SUF(x + n * U, j0, U) * ld_##SUF(inv_r + j0), \
+                                                         ra, rb, A + j0, shift + j0));               \
     free(buf); free(acc);                                                                             \
     return 0;                                                                                         \
 }                                                                                                     \
@@ -265,32 +196,27 @@ int slaf_forward_##SUF(int64_t N, int64_t U, int k, const T *x, const T *r, cons
 int slaf_backward_##SUF(int64_t N, int64_t U, int k, const T *gy, const T *x, const T *r,            \
                         const T *coef, const T *mean, const T *scale, const double *ra,              \
                         const double *rb, int need_x, T *grad_x, T *grad_coef, T *grad_bias) {       \
-    const int64_t KU = (int64_t)k * U;                                                                \
-    T *buf = (T *)calloc((size_t)(3 * KU + 4 * U + LANES), sizeof(T));                                \
-    double *acc = (double *)calloc((size_t)(KU + U), sizeof(double));                                 \
+    const int64_t P = (U + LANES - 1) / LANES * LANES, KP = (int64_t)k * P;                           \
+    T *buf = (T *)calloc((size_t)(4 * KP + 3 * P), sizeof(T));                                        \
+    double *acc = (double *)calloc((size_t)(KP + P), sizeof(double));                                 \
     if (buf == NULL || acc == NULL) { free(buf); free(acc); return -1; }                              \
-    T *sg = buf, *ar = buf + KU, *wt = buf + 2 * KU, *sy = buf + 3 * KU, *ybar = sy + U;              \
-    T *inv_r = r == NULL ? NULL : ybar + U, *u = ybar + 2 * U;                                        \
-    double *dg = acc, *dy = acc + KU;                                                                 \
-    if (inv_r != NULL) for (int64_t j = 0; j < U; j++) inv_r[j] = (T)1 / r[j];                        \
+    T *sg = buf, *ar = buf + KP, *wt = buf + 2 * KP, *mp = buf + 3 * KP, *sy = buf + 4 * KP;          \
+    T *ybar = sy + P, *inv_r = ybar + P;                                                              \
+    double *dg = acc, *dy = acc + KP;                                                                 \
+    inverse_range_##SUF(U, P, r, inv_r);                                                              \
+    to_padded_##SUF(k, U, P, mean, mp);                                                               \
     for (int64_t n = 0; n < N; n++) {                                                                 \
-        const T *xn = x + n * U, *yn = gy + n * U;                                                    \
-        int64_t j0 = 0;                                                                               \
-        for (; j0 + LANES <= U; j0 += LANES) {                                                        \
-            vsums_##SUF(k, U, vu_##SUF(xn + j0, inv_r == NULL ? NULL : inv_r + j0), ld_##SUF(yn + j0), ra, rb, sy + j0, sg + j0); \
-        }                                                                                             \
-        if (j0 < U) {                                                                                 \
-            strip_u_##SUF((int)(U - j0), xn + j0, inv_r == NULL ? NULL : inv_r + j0, u);              \
-            strip_sums_##SUF((int)(U - j0), k, U, u, yn + j0, ra, rb, sy + j0, sg + j0);              \
-        }                                                                                             \
-        if ((n + 1) % BLOCK == 0 || n + 1 == N) { flush_##SUF(KU, sg, dg); flush_##SUF(U, sy, dy); }  \
+        for (int64_t j0 = 0; j0 < P; j0 += LANES)                                                     \
+            sums_##SUF(k, P, row_##SUF(x + n * U, j0, U) * ld_##SUF(inv_r + j0), row_##SUF(gy + n * U, j0, U), \
+                       ra, rb, sy + j0, sg + j0);                                                     \
+        if ((n + 1) % BLOCK == 0 || n + 1 == N) { flush_##SUF(KP, sg, dg); flush_##SUF(P, sy, dy); }  \
     }                                                                                                 \
     /* p_i = sum_n y (g_i - mu_i) = sum_n y g_i - mu_i sum_n y, in double */                          \
     for (int i = 0; i < k; i++) {                                                                     \
         for (int64_t j = 0; j < U; j++) {                                                             \
-            const int64_t q = (int64_t)i * U + j;                                                     \
-            dg[q] -= (double)mean[q] * dy[j];                                                         \
-            grad_coef[j * k + i] = (T)(dg[q] * (double)scale[q]);                                     \
+            const int64_t q = (int64_t)i * P + j;                                                     \
+            dg[q] -= (double)mp[q] * dy[j];                                                           \
+            grad_coef[j * k + i] = (T)(dg[q] * (double)scale[(int64_t)i * U + j]);                    \
         }                                                                                             \
     }                                                                                                 \
     for (int64_t j = 0; j < U; j++) grad_bias[j] = (T)dy[j];                                          \
@@ -298,24 +224,18 @@ int slaf_backward_##SUF(int64_t N, int64_t U, int k, const T *gy, const T *x, co
         for (int64_t j = 0; j < U; j++) ybar[j] = (T)(dy[j] / (double)N);                             \
         for (int i = 0; i < k; i++) {                                                                 \
             for (int64_t j = 0; j < U; j++) {                                                         \
-                const int64_t q = (int64_t)i * U + j;                                                 \
-                const T s = scale[q];                                                                 \
-                ar[q] = inv_r == NULL ? coef[j * k + i] * s : coef[j * k + i] * s * inv_r[j];        \
+                const int64_t q = (int64_t)i * P + j;                                                 \
+                const T s = scale[(int64_t)i * U + j];                                                \
+                ar[q] = coef[j * k + i] * s * inv_r[j];                                               \
                 wt[q] = ar[q] * (s * s) * (T)dg[q] * (T)(1.0 / (double)N);                            \
             }                                                                                         \
         }                                                                                             \
-        for (int64_t n = 0; n < N; n++) {                                                             \
-            const T *xn = x + n * U, *yn = gy + n * U;                                                \
-            T *gx = grad_x + n * U;                                                                   \
-            int64_t j0 = 0;                                                                           \
-            for (; j0 + LANES <= U; j0 += LANES) {                                                    \
-                vgrad_##SUF(k, U, vu_##SUF(xn + j0, inv_r == NULL ? NULL : inv_r + j0), ld_##SUF(yn + j0) - ld_##SUF(ybar + j0), ra, rb, mean + j0, ar + j0, wt + j0, gx + j0); \
-            }                                                                                         \
-            if (j0 < U) {                                                                             \
-                strip_u_##SUF((int)(U - j0), xn + j0, inv_r == NULL ? NULL : inv_r + j0, u);          \
-                strip_grad_##SUF((int)(U - j0), k, U, u, yn + j0, ra, rb, ybar + j0, mean + j0, ar + j0, wt + j0, gx + j0); \
-            }                                                                                         \
-        }                                                                                             \
+        for (int64_t n = 0; n < N; n++)                                                               \
+            for (int64_t j0 = 0; j0 < P; j0 += LANES)                                                 \
+                put_##SUF(grad_x + n * U, j0, U,                                                      \
+                          grad_##SUF(k, P, row_##SUF(x + n * U, j0, U) * ld_##SUF(inv_r + j0),        \
+                                     row_##SUF(gy + n * U, j0, U) - ld_##SUF(ybar + j0), ra, rb,      \
+                                     mp + j0, ar + j0, wt + j0));                                     \
     }                                                                                                 \
     free(buf); free(acc);                                                                             \
     return 0;                                                                                         \
