@@ -97,18 +97,23 @@ def saved_bytes(net: SLNN, x: torch.Tensor, y: torch.Tensor, native: bool = Fals
     return sum(n for ptr, n in storages.items() if ptr not in params)
 
 
-def time_steps(cases: list[tuple[SLNN, torch.Tensor, torch.Tensor]], repeat: int, warmup: int = 3) -> list[float]:
-    """Median seconds per step of every case, interleaving the cases round by round."""
+def _interleaved(step, cases: list[tuple], repeat: int, warmup: int = 3) -> list[list[float]]:
+    """Seconds of every ``step(*case)``, the cases interleaved round by round (drift hits them alike)."""
     for case in cases:
         for _ in range(warmup):
-            train_step(*case)
+            step(*case)
     times: list[list[float]] = [[] for _ in cases]
     for _ in range(repeat):
         for i, case in enumerate(cases):
             start = time.perf_counter()
-            train_step(*case)
+            step(*case)
             times[i].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
+    return times
+
+
+def time_steps(cases: list[tuple[SLNN, torch.Tensor, torch.Tensor]], repeat: int) -> list[float]:
+    """Median seconds per autograd step of every case."""
+    return [statistics.median(t) for t in _interleaved(train_step, cases, repeat)]
 
 
 def engine_step(engine: Engine, x: torch.Tensor, y: torch.Tensor, native: bool) -> None:
@@ -118,7 +123,7 @@ def engine_step(engine: Engine, x: torch.Tensor, y: torch.Tensor, native: bool) 
     engine.loss_and_grad(x, y)
 
 
-def engine_table(cfgs: list[dict], repeat: int, warmup: int = 3) -> list[list]:
+def engine_table(cfgs: list[dict], repeat: int) -> list[list]:
     """The same configurations (reference excluded) through the training engine, interleaved."""
     chosen = [c for c in cfgs if c["path"] != "reference"]
     cases = []
@@ -127,15 +132,7 @@ def engine_table(cfgs: list[dict], repeat: int, warmup: int = 3) -> list[list]:
         for p in net.parameters():
             p.grad = torch.zeros_like(p)
         cases.append((Engine(net, SquaredError(net)), x, y, native))
-    for case in cases:
-        for _ in range(warmup):
-            engine_step(*case)
-    times: list[list[float]] = [[] for _ in cases]
-    for _ in range(repeat):
-        for i, case in enumerate(cases):
-            start = time.perf_counter()
-            engine_step(*case)
-            times[i].append(time.perf_counter() - start)
+    times = _interleaved(engine_step, cases, repeat)
     med = [statistics.median(t) for t in times]
     # ratio to ReLU round by round: the spread says how much the machine moved
     ratios = [[a / b for a, b in zip(t, times[0])] for t in times]

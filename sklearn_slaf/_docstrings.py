@@ -12,9 +12,17 @@ from __future__ import annotations
 import string
 import textwrap
 
-__all__ = ["PARAMETERS", "shared_parameters"]
+__all__ = ["PARAMETERS", "REFERENCES", "shared_parameters"]
 
 MARKER = "%(parameters)s"
+REFERENCES_MARKER = "%(references)s"
+# the papers both estimators implement, as their numpydoc ``References`` entries
+REFERENCES = """\
+.. [1] M. Goyal, R. Goyal and B. Lall, "Learning Activation Functions: A new paradigm for
+   understanding Neural Networks", arXiv:1906.09529, 2019.
+.. [2] S. Hayou, A. Doucet and J. Rousseau, "On the Impact of the Activation Function on
+   Deep Neural Networks Training", ICML 2019 (arXiv:1805.08266): ``weight_init="edge_of_chaos"``.
+"""
 
 # numpydoc entries, unindented; $mlp and ${early_stopping} differ between the estimators
 PARAMETERS = string.Template("""\
@@ -181,7 +189,8 @@ def parameters(kind: str) -> str:
 def shared_parameters(kind: str):
     """Class decorator: replace the docstring's ``%(parameters)s`` line with :func:`parameters`.
 
-    The entries are indented as the marker line is. A docstring without the marker (or
+    A ``%(references)s`` line becomes :data:`REFERENCES`, the papers both estimators cite.
+    The entries are indented as the marker line is. A docstring without the markers (or
     none, under ``python -OO``) is left as it is.
 
     Examples
@@ -199,14 +208,15 @@ def shared_parameters(kind: str):
     >>> inspect.getdoc(Model).splitlines()[4]
     'hidden_layer_sizes : int or sequence of int, default=(128,)'
     """
-    text = parameters(kind)
+    texts = {MARKER: parameters(kind), REFERENCES_MARKER: REFERENCES}
 
     def decorate(cls):
         doc = cls.__doc__
-        if doc and MARKER in doc:
+        if doc:
             lines = doc.splitlines(keepends=True)
             for i, line in enumerate(lines):
-                if line.strip() == MARKER:
+                text = texts.get(line.strip())
+                if text is not None:
                     indent = line[: len(line) - len(line.lstrip())]
                     lines[i] = textwrap.indent(text, indent)
             cls.__doc__ = "".join(lines)

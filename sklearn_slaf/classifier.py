@@ -45,10 +45,7 @@ class SLNNClassifier(ClassifierMixin, BaseSLNN):
 
     References
     ----------
-    .. [1] M. Goyal, R. Goyal and B. Lall, "Learning Activation Functions: A new paradigm for
-       understanding Neural Networks", arXiv:1906.09529, 2019.
-    .. [2] S. Hayou, A. Doucet and J. Rousseau, "On the Impact of the Activation Function on
-       Deep Neural Networks Training", ICML 2019 (arXiv:1805.08266): ``weight_init="edge_of_chaos"``.
+    %(references)s
 
     Examples
     --------
