@@ -204,14 +204,7 @@ class _DistributedSLAF:
             layer._blend(layer.running_range, r, w)
         u = h if r is None else h / r
         g = _basis.evaluate(layer.basis, u, layer.degree)  # (N, U, k)
-        if p is None:
-            mean = comm.sum(g.sum(0))[0] / n
-            d = g - mean
-            var = comm.sum(d.square().sum(0))[0] / n
-        else:
-            mean = comm.sum((g * p[:, None, None]).sum(0))[0]
-            d = g - mean
-            var = comm.sum((d.square() * p[:, None, None]).sum(0))[0]
+        mean, d, var = _global_mean_var(g, p, n, comm)
         scale = torch.rsqrt(var + layer.normalize_eps)
         coef, bias = layer.per_unit(layer.effective_coefficients()), layer.per_unit(layer.bias)
         a = coef * scale
@@ -252,22 +245,11 @@ class _DistributedBatchNorm:
         if n < 2:
             raise ValueError("batch normalisation needs at least 2 rows in a batch.")
         p, total = _global_shares(bn, h, comm)
-        if p is None:
-            mean = comm.sum(h.sum(0))[0] / n
-            d = h - mean
-            var = comm.sum(d.square().sum(0))[0] / n
-        else:
-            mean = comm.sum((h * p[:, None]).sum(0))[0]
-            d = h - mean
-            var = comm.sum((d.square() * p[:, None]).sum(0))[0]
+        mean, d, var = _global_mean_var(h, p, n, comm)
         scale = torch.rsqrt(var + bn.eps)
-        if bn.track_running_stats and p is not None:
-            bn.update_weighted_running_stats(mean, var, total)
-        elif bn.track_running_stats:
-            bn.num_batches_tracked.add_(1)
-            m = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
-            bn.running_mean.lerp_(mean.to(bn.running_mean.dtype), m)
-            bn.running_var.lerp_((var * n / (n - 1)).to(bn.running_var.dtype), m)  # unbiased, as torch keeps it
+        if bn.track_running_stats:  # an unweighted batch counts its n rows, as torch's layer does
+            # called unbound: it reads only torch's BatchNorm1d buffers, so plain torch layers take it too
+            BatchNorm1d.update_weighted_running_stats(bn, mean, var, h.new_tensor(float(n)) if p is None else total)
         xhat = d * scale
         self.saved = (xhat, scale, n, p)
         return xhat * bn.weight + bn.bias if bn.affine else xhat
@@ -284,6 +266,20 @@ class _DistributedBatchNorm:
         if p is None:
             return gamma * scale * (g - sum_g / n - xhat * sum_gx / n)
         return gamma * scale * (g - p[:, None] * (sum_g + xhat * sum_gx))
+
+
+def _global_mean_var(t: Tensor, p: Tensor | None, n: int, comm) -> tuple[Tensor, Tensor, Tensor]:
+    """Mean, deviations and biased variance over the global batch's rows (the first axis of ``t``).
+
+    ``p`` are this process's rows' shares of the global weight (:func:`_global_shares`), or
+    ``None``: every one of the ``n`` global rows counts once.
+    """
+    pw = None if p is None else p.reshape((-1,) + (1,) * (t.dim() - 1))
+    mean = comm.sum(t.sum(0) if pw is None else (t * pw).sum(0))[0]
+    mean = mean / n if pw is None else mean
+    d = t - mean
+    var = comm.sum(d.square().sum(0) if pw is None else (d.square() * pw).sum(0))[0]
+    return mean, d, (var / n if pw is None else var)
 
 
 def _global_shares(layer: nn.Module, h: Tensor, comm) -> tuple[Tensor | None, Tensor | None]:
