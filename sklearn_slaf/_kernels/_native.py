@@ -107,7 +107,7 @@ def available() -> bool:
     >>> isinstance(_native.available(), bool)
     True
     """
-    global _lib, _tried
+    global _lib, _fns, _tried
     if not _tried:
         with _lock:
             if not _tried:
@@ -115,6 +115,7 @@ def available() -> bool:
                     _lib = _load()
                 except (OSError, subprocess.SubprocessError):
                     _lib = None
+                _fns = None if _lib is None else _functions()
                 _tried = True
     return _lib is not None
 
@@ -157,7 +158,6 @@ def fused_forward(
     family: str, x: Tensor, r: Tensor | None, coef: Tensor, bias: Tensor, eps: float
 ) -> tuple[Tensor, Tensor, Tensor, tuple]:
     """``out, mean, var`` (``(N, U)``, ``(k, U)``, ``(k, U)``) and what :func:`fused_backward` needs."""
-    global _fns
     n, units = x.shape
     k = coef.shape[1]
     dtype = x.dtype
@@ -167,8 +167,6 @@ def fused_forward(
     stats = torch.empty(3, k, units, dtype=dtype)  # mean, var, scale: one allocation
     mean, var, scale = stats[0], stats[1], stats[2]
     ra, rb = _constants(family, k)
-    if _fns is None:
-        _fns = _functions()
     if _fns[dtype][0](n, units, k, x.data_ptr(), _ptr(r), coef.data_ptr(), bias.data_ptr(), float(eps), ra, rb,
                       out.data_ptr(), mean.data_ptr(), var.data_ptr(), scale.data_ptr()):
         raise MemoryError("the fused SLAF forward kernel could not allocate its work buffers.")
