@@ -40,6 +40,14 @@
 #define BLOCK 32
 #define SHIFT_ROWS 64
 #define INLINE static inline __attribute__((always_inline))
+/* Run a body once per strip of a row of U units: full strips with full_ = 1, then the last,
+ * partial one (if any) with full_ = 0, so that row_/put_ take their branch at compile time. */
+#define STRIPS(U, ...)                                                                                \
+    do {                                                                                              \
+        int64_t j0 = 0;                                                                               \
+        { const int full_ = 1; for (; j0 + LANES <= (U); j0 += LANES) { __VA_ARGS__; } }              \
+        { const int full_ = 0; if (j0 < (U)) { __VA_ARGS__; } }                                       \
+    } while (0)
 
 #define DEFINE_KERNELS(T, SUF)                                                                        \
                                                                                                       \
@@ -47,16 +55,16 @@ typedef T V_##SUF __attribute__((vector_size(LANES * sizeof(T))));              
 INLINE V_##SUF ld_##SUF(const T *p) { V_##SUF v; memcpy(&v, p, sizeof v); return v; }               \
 INLINE void st_##SUF(T *p, V_##SUF v) { memcpy(p, &v, sizeof v); }                                   \
                                                                                                       \
-/* LANES values of a row from unit j0 on, zero past the row's U units. */                            \
-INLINE V_##SUF row_##SUF(const T *row, int64_t j0, int64_t U) {                                      \
-    if (j0 + LANES <= U) return ld_##SUF(row + j0);                                                   \
+/* LANES values of a row from unit j0 on (a full strip), zero past the row's U units. */           \
+INLINE V_##SUF row_##SUF(int full, const T *row, int64_t j0, int64_t U) {                            \
+    if (full) return ld_##SUF(row + j0);                                                              \
     T t[LANES] = {0};                                                                                 \
     memcpy(t, row + j0, (size_t)(U - j0) * sizeof(T));                                                \
     return ld_##SUF(t);                                                                               \
 }                                                                                                     \
-/* Store the first min(LANES, U - j0) lanes of v at row + j0. */                                      \
-INLINE void put_##SUF(T *row, int64_t j0, int64_t U, V_##SUF v) {                                    \
-    if (j0 + LANES <= U) { st_##SUF(row + j0, v); return; }                                           \
+/* Store v at row + j0, only its first U - j0 lanes for the partial strip. */                      \
+INLINE void put_##SUF(int full, T *row, int64_t j0, int64_t U, V_##SUF v) {                          \
+    if (full) { st_##SUF(row + j0, v); return; }                                                      \
     T t[LANES];                                                                                       \
     st_##SUF(t, v);                                                                                   \
     memcpy(row + j0, t, (size_t)(U - j0) * sizeof(T));                                                \
@@ -160,15 +168,13 @@ int slaf_forward_##SUF(int64_t N, int64_t U, int k, const T *x, const T *r, cons
        near the mean keeps E[d^2] - E[d]^2 from cancelling for heavy-tailed high powers) */          \
     const int64_t S = N < SHIFT_ROWS ? N : SHIFT_ROWS;                                                \
     for (int64_t n = 0; n < S; n++) {                                                                 \
-        for (int64_t j0 = 0; j0 < P; j0 += LANES)                                                     \
-            elements_##SUF(k, P, row_##SUF(x + n * U, j0, U) * ld_##SUF(inv_r + j0), ra, rb, A + j0);  \
+        STRIPS(U, elements_##SUF(k, P, row_##SUF(full_, x + n * U, j0, U) * ld_##SUF(inv_r + j0), ra, rb, A + j0)); \
         for (int64_t q = 0; q < KP; q++) d1[q] += (double)A[q];                                       \
     }                                                                                                 \
     for (int64_t q = 0; q < KP; q++) { c[q] = (T)(d1[q] / (double)S); d1[q] = 0.0; }                  \
     for (int64_t n = 0; n < N; n++) {                                                                 \
-        for (int64_t j0 = 0; j0 < P; j0 += LANES)                                                     \
-            moments_##SUF(k, P, row_##SUF(x + n * U, j0, U) * ld_##SUF(inv_r + j0), ra, rb, c + j0,    \
-                          s1 + j0, s2 + j0);                                                          \
+        STRIPS(U, moments_##SUF(k, P, row_##SUF(full_, x + n * U, j0, U) * ld_##SUF(inv_r + j0), ra, rb, c + j0, \
+                                s1 + j0, s2 + j0));                                                   \
         if ((n + 1) % BLOCK == 0 || n + 1 == N) { flush_##SUF(KP, s1, d1); flush_##SUF(KP, s2, d2); } \
     }                                                                                                 \
     /* statistics, A_i = coef_i scale_i and the constant term (padded lanes: zero coefficients) */   \
@@ -186,9 +192,9 @@ int slaf_forward_##SUF(int64_t N, int64_t U, int k, const T *x, const T *r, cons
         for (int64_t j = U; j < P; j++) A[(int64_t)i * P + j] = 0;                                    \
     }                                                                                                 \
     for (int64_t n = 0; n < N; n++)                                                                   \
-        for (int64_t j0 = 0; j0 < P; j0 += LANES)                                                     \
-            put_##SUF(out + n * U, j0, U, clenshaw_##SUF(k, P, row_##SUF(x + n * U, j0, U) * ld_##SUF(inv_r + j0), \
-                                                         ra, rb, A + j0, shift + j0));               \
+        STRIPS(U, put_##SUF(full_, out + n * U, j0, U,                                                \
+                            clenshaw_##SUF(k, P, row_##SUF(full_, x + n * U, j0, U) * ld_##SUF(inv_r + j0), \
+                                           ra, rb, A + j0, shift + j0)));                             \
     free(buf); free(acc);                                                                             \
     return 0;                                                                                         \
 }                                                                                                     \
@@ -206,9 +212,8 @@ int slaf_backward_##SUF(int64_t N, int64_t U, int k, const T *gy, const T *x, co
     inverse_range_##SUF(U, P, r, inv_r);                                                              \
     to_padded_##SUF(k, U, P, mean, mp);                                                               \
     for (int64_t n = 0; n < N; n++) {                                                                 \
-        for (int64_t j0 = 0; j0 < P; j0 += LANES)                                                     \
-            sums_##SUF(k, P, row_##SUF(x + n * U, j0, U) * ld_##SUF(inv_r + j0), row_##SUF(gy + n * U, j0, U), \
-                       ra, rb, sy + j0, sg + j0);                                                     \
+        STRIPS(U, sums_##SUF(k, P, row_##SUF(full_, x + n * U, j0, U) * ld_##SUF(inv_r + j0),         \
+                             row_##SUF(full_, gy + n * U, j0, U), ra, rb, sy + j0, sg + j0));          \
         if ((n + 1) % BLOCK == 0 || n + 1 == N) { flush_##SUF(KP, sg, dg); flush_##SUF(P, sy, dy); }  \
     }                                                                                                 \
     /* p_i = sum_n y (g_i - mu_i) = sum_n y g_i - mu_i sum_n y, in double */                          \
@@ -231,11 +236,10 @@ int slaf_backward_##SUF(int64_t N, int64_t U, int k, const T *gy, const T *x, co
             }                                                                                         \
         }                                                                                             \
         for (int64_t n = 0; n < N; n++)                                                               \
-            for (int64_t j0 = 0; j0 < P; j0 += LANES)                                                 \
-                put_##SUF(grad_x + n * U, j0, U,                                                      \
-                          grad_##SUF(k, P, row_##SUF(x + n * U, j0, U) * ld_##SUF(inv_r + j0),        \
-                                     row_##SUF(gy + n * U, j0, U) - ld_##SUF(ybar + j0), ra, rb,      \
-                                     mp + j0, ar + j0, wt + j0));                                     \
+            STRIPS(U, put_##SUF(full_, grad_x + n * U, j0, U,                                         \
+                                grad_##SUF(k, P, row_##SUF(full_, x + n * U, j0, U) * ld_##SUF(inv_r + j0), \
+                                           row_##SUF(full_, gy + n * U, j0, U) - ld_##SUF(ybar + j0), \
+                                           ra, rb, mp + j0, ar + j0, wt + j0)));                      \
     }                                                                                                 \
     free(buf); free(acc);                                                                             \
     return 0;                                                                                         \
