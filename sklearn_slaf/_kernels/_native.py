@@ -32,7 +32,7 @@ from torch import Tensor
 
 from .. import basis as _basis
 
-__all__ = ["available", "enabled", "fused_backward", "fused_forward", "usable"]
+__all__ = ["available", "enabled", "fused_backward", "fused_forward", "train_backward", "train_forward", "usable"]
 
 _SOURCE = Path(__file__).with_name("_fused.c")
 _lock = threading.Lock()
@@ -43,8 +43,10 @@ _fns: dict | None = None  # dtype -> (forward, backward) of the loaded library
 enabled = os.environ.get("SKLEARN_SLAF_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
 
 _I64, _INT, _DBL, _PTR = ctypes.c_int64, ctypes.c_int, ctypes.c_double, ctypes.c_void_p
-_FORWARD_ARGS = [_I64, _I64, _INT, _PTR, _PTR, _PTR, _PTR, _DBL, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR]
-_BACKWARD_ARGS = [_I64, _I64, _INT, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _INT, _PTR, _PTR, _PTR]
+_FORWARD_ARGS = [_I64, _I64, _INT, _PTR, _PTR, _PTR, _PTR, _DBL, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR,
+                 _I64, _PTR, _PTR, _PTR, _DBL]
+_BACKWARD_ARGS = [_I64, _I64, _INT, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _PTR, _INT, _PTR, _I64, _INT, _PTR,
+                  _PTR]
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 
 
@@ -168,7 +170,7 @@ def fused_forward(
     mean, var, scale = stats[0], stats[1], stats[2]
     ra, rb = _constants(family, k)
     if _fns[dtype][0](n, units, k, x.data_ptr(), _ptr(r), coef.data_ptr(), bias.data_ptr(), float(eps), ra, rb,
-                      out.data_ptr(), mean.data_ptr(), var.data_ptr(), scale.data_ptr()):
+                      out.data_ptr(), mean.data_ptr(), var.data_ptr(), scale.data_ptr(), 1, None, None, None, 0.0):
         raise MemoryError("the fused SLAF forward kernel could not allocate its work buffers.")
     return out, mean, var, (x, r, coef, mean, scale, ra, rb)
 
@@ -183,7 +185,64 @@ def fused_backward(family: str, gy: Tensor, saved: tuple, need_x: bool = True) -
     grads = torch.empty(units * (k + 1), dtype=x.dtype)  # coef and bias gradients: one allocation
     grad_coef, grad_bias = grads[: units * k].view(units, k), grads[units * k :]
     if _fns[x.dtype][1](n, units, k, gy.data_ptr(), x.data_ptr(), _ptr(r), coef.data_ptr(), mean.data_ptr(),
-                        scale.data_ptr(), ra, rb, int(need_x), _ptr(grad_x), grad_coef.data_ptr(),
+                        scale.data_ptr(), ra, rb, int(need_x), _ptr(grad_x), 1, 0, grad_coef.data_ptr(),
+                        grad_bias.data_ptr()):
+        raise MemoryError("the fused SLAF backward kernel could not allocate its work buffers.")
+    return grad_x, grad_coef, grad_bias
+
+
+def train_forward(
+    family: str, x: Tensor, r: Tensor | None, coef: Tensor, bias: Tensor, eps: float,
+    running_mean: Tensor, running_var: Tensor, count: Tensor | None, momentum: float | None,
+) -> tuple[Tensor, tuple]:
+    """A SLAF layer's whole training-mode forward in one call: ``out`` and what :func:`train_backward` needs.
+
+    Unlike :func:`fused_forward`, ``coef`` (``(G, k)``) and ``bias`` (``(G,)``) are the
+    layer's per-group parameters (``G`` dividing the ``U`` units: blocks of ``U / G``
+    consecutive units share a row), and the kernel blends the batch's statistics into
+    ``running_mean`` and ``running_var`` (``(U, k)``, contiguous, of ``x``'s dtype) itself:
+    with ``count`` (the layer's ``num_batches_tracked``, an int64 scalar) it counts the
+    batch and weights it ``1 / count`` (``momentum=None``) or ``momentum``; without,
+    ``momentum`` is the batch's weight. ``x`` must be contiguous and of a float dtype the
+    kernels take (see :func:`usable`).
+    """
+    n, units = x.shape
+    groups, k = coef.shape
+    x = _prepare(x, x.dtype)
+    coef, bias = _prepare(coef, x.dtype), _prepare(bias, x.dtype)
+    r = None if r is None else _prepare(r, x.dtype)
+    out = torch.empty_like(x)
+    stats = torch.empty(3 * k * units, dtype=x.dtype)  # mean, var, scale (k, U) each, addressed by offset
+    ra, rb = _constants(family, k)
+    base, step = stats.data_ptr(), k * units * stats.element_size()
+    m = -1.0 if momentum is None else float(momentum)
+    if _fns[x.dtype][0](n, units, k, x.data_ptr(), _ptr(r), coef.data_ptr(), bias.data_ptr(), float(eps), ra, rb,
+                        out.data_ptr(), base, base + step, base + 2 * step, units // groups,
+                        running_mean.data_ptr(), running_var.data_ptr(), _ptr(count), m):
+        raise MemoryError("the fused SLAF forward kernel could not allocate its work buffers.")
+    return out, (x, r, coef, stats, base, step, ra, rb)
+
+
+def train_backward(
+    family: str, gy: Tensor, saved: tuple, grad_coef: Tensor | None = None, grad_bias: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``grad_x`` and the per-group ``grad_coef``, ``grad_bias`` of a :func:`train_forward` step.
+
+    Given ``grad_coef`` (``(G, k)``) and ``grad_bias`` (``(G,)``), contiguous and of the
+    batch's dtype (a parameter's ``.grad``), the kernel adds the gradients into them and
+    returns them; otherwise it returns new tensors.
+    """
+    x, r, coef, stats, base, step, ra, rb = saved
+    n, units = x.shape
+    groups, k = coef.shape
+    gy = _prepare(gy, x.dtype)
+    grad_x = torch.empty_like(x)
+    accumulate = grad_coef is not None and grad_bias is not None
+    if not accumulate:
+        grads = torch.empty(groups * (k + 1), dtype=x.dtype)
+        grad_coef, grad_bias = grads[: groups * k].view(groups, k), grads[groups * k :]
+    if _fns[x.dtype][1](n, units, k, gy.data_ptr(), x.data_ptr(), _ptr(r), coef.data_ptr(), base, base + 2 * step,
+                        ra, rb, 1, grad_x.data_ptr(), units // groups, int(accumulate), grad_coef.data_ptr(),
                         grad_bias.data_ptr()):
         raise MemoryError("the fused SLAF backward kernel could not allocate its work buffers.")
     return grad_x, grad_coef, grad_bias

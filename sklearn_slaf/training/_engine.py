@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from .. import _kernels
 from .. import basis as _basis
 from .._batch_weights import BatchNorm1d
+from .._kernels import _native
 from ..activation import SLAF
 from ..network import SLNN
 from ._optim import add_grad
@@ -137,6 +138,8 @@ class _SLAF:
         ):
             self.saved = None
             return self.fallback.forward(h)
+        if _native.usable(h) and _in_place(h, layer.running_mean, layer.running_var):
+            return self._native_forward(h)
         w = layer.count_batch(h.shape[0])
         r = layer.update_input_range(h, w)
         coef, bias = layer.per_unit(layer.effective_coefficients()), layer.per_unit(layer.bias)
@@ -144,18 +147,51 @@ class _SLAF:
         layer.update_running_stats(mean.T, var.T, w)
         return out
 
+    def _native_forward(self, h: Tensor) -> Tensor:
+        # one C call does the layer's step and its bookkeeping (batch count, running statistics);
+        # the mapped families' input range stays here
+        layer = self.layer
+        if layer.mapped:
+            w = layer.count_batch(h.shape[0])
+            r, count, momentum = layer.update_input_range(h, w), None, w
+        else:
+            r, count, momentum = None, layer.num_batches_tracked, layer.normalize_momentum
+        out, saved = _native.train_forward(
+            layer.basis, h, r, layer.effective_coefficients(), layer.bias, layer.normalize_eps,
+            layer.running_mean, layer.running_var, count, momentum)
+        self.saved = ("train", saved)
+        return out
+
     def backward(self, g: Tensor) -> Tensor:
         if self.saved is None:
             return self.fallback.backward(g)
         layer, (saved, self.saved) = self.layer, (self.saved, None)
+        if saved[0] == "train":
+            # without a gate the kernel adds the group gradients straight into .grad
+            direct = layer.gate_logit is None and _in_place(g, layer.coef.grad, layer.bias.grad)
+            grad_x, gc, gb = _native.train_backward(
+                layer.basis, g, saved[1], *((layer.coef.grad, layer.bias.grad) if direct else ()))
+            if not direct:
+                _add_group_grads(layer, gc, gb)
+            return grad_x
         grad_x, grad_c, grad_b = _kernels.normalized_backward(layer.basis, g, saved, True)
         _add_coefficient_grads(layer, grad_c, grad_b)
         return grad_x
 
 
+def _in_place(like: Tensor, *buffers: Tensor | None) -> bool:
+    """Whether the C kernels may write into ``buffers``: present, contiguous, of ``like``'s dtype and device."""
+    return all(b is not None and b.is_contiguous() and b.dtype == like.dtype and b.device == like.device
+               for b in buffers)
+
+
 def _add_coefficient_grads(layer: SLAF, grad_c: Tensor, grad_b: Tensor) -> None:
     """Accumulate per-unit coefficient and bias gradients into a SLAF layer's (shared, gated) parameters."""
-    gc, gb = layer.sum_per_group(grad_c), layer.sum_per_group(grad_b)
+    _add_group_grads(layer, layer.sum_per_group(grad_c), layer.sum_per_group(grad_b))
+
+
+def _add_group_grads(layer: SLAF, gc: Tensor, gb: Tensor) -> None:
+    """Accumulate per-group coefficient and bias gradients into a SLAF layer's (gated) parameters."""
     if layer.gate_logit is not None:  # chain rule through coef * sigmoid(gate_logit)
         sig = torch.sigmoid(layer.gate_logit)
         add_grad(layer.gate_logit, gc * layer.coef * sig * (1.0 - sig))

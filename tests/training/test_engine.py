@@ -68,6 +68,39 @@ def test_grouped_sharing_and_momentum():
     compare(lambda: make_net(hidden_layer_sizes=(6, 4), coef_sharing=2, normalize_momentum=None), SquaredError)
 
 
+@pytest.mark.parametrize("basis", ["power", "chebyshev", "legendre"])
+@pytest.mark.parametrize("sharing", ["layer", "unit", 2])
+@pytest.mark.parametrize("momentum", [None, 0.3])
+def test_fused_steps_add_into_existing_gradients_and_count_batches(basis, sharing, momentum, monkeypatch):
+    # ungated layers whose .grad exists (as the solvers keep them): the C kernels add the group
+    # gradients into it and update the batch count and running statistics themselves
+    from sklearn_slaf._kernels import _native
+
+    if not _native.available():
+        pytest.skip("the C kernels could not be compiled here")
+    calls, original = [], _native.train_backward
+    monkeypatch.setattr(_native, "train_backward", lambda *a: calls.append(len(a)) or original(*a))
+
+    def make():
+        net = make_net(basis=basis, coef_sharing=sharing, gate=False, hidden_layer_sizes=(6, 4),
+                       normalize_momentum=momentum)
+        for p in net.parameters():
+            p.grad = torch.full_like(p, 0.25)
+        return net
+
+    x, y, w = data(24, 2)
+    ref, net = make(), make()
+    for step in range(3):  # the running statistics' weight depends on the batch count
+        xs = x[step * 8:(step + 1) * 8]
+        autograd_step(ref, SquaredError(ref), xs, y[step * 8:(step + 1) * 8], None)
+        engine_step(net, SquaredError(net), xs, y[step * 8:(step + 1) * 8], None)
+    assert calls == [5] * 6  # two layers, three steps, each adding into .grad
+    for (name, p), q in zip(net.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-10, atol=1e-12, msg=name)
+    for (name, b), c in zip(net.named_buffers(), ref.buffers()):
+        torch.testing.assert_close(b, c, rtol=1e-12, atol=1e-14, msg=name)
+
+
 @pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "gelu", "swish", "leaky_relu", "identity", "elu",
                                  "softplus", "relu+bn", "slaf+bn"])
 def test_hybrid_networks(act):
