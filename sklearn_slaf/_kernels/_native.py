@@ -32,7 +32,7 @@ from torch import Tensor
 
 from .. import basis as _basis
 
-__all__ = ["available", "enabled", "fused_backward", "fused_forward", "train_backward", "train_forward", "usable"]
+__all__ = ["available", "batch_mean", "enabled", "fused_backward", "fused_forward", "usable"]
 
 _SOURCE = Path(__file__).with_name("_fused.c")
 _lock = threading.Lock()
@@ -157,54 +157,20 @@ def _prepare(t: Tensor, dtype: torch.dtype) -> Tensor:
 
 
 def fused_forward(
-    family: str, x: Tensor, r: Tensor | None, coef: Tensor, bias: Tensor, eps: float
-) -> tuple[Tensor, Tensor, Tensor, tuple]:
-    """``out, mean, var`` (``(N, U)``, ``(k, U)``, ``(k, U)``) and what :func:`fused_backward` needs."""
-    n, units = x.shape
-    k = coef.shape[1]
-    dtype = x.dtype
-    x, coef, bias = _prepare(x, dtype), _prepare(coef, dtype), _prepare(bias, dtype)
-    r = None if r is None else _prepare(r, dtype)
-    out = torch.empty_like(x)
-    stats = torch.empty(3, k, units, dtype=dtype)  # mean, var, scale: one allocation
-    mean, var, scale = stats[0], stats[1], stats[2]
-    ra, rb = _constants(family, k)
-    if _fns[dtype][0](n, units, k, x.data_ptr(), _ptr(r), coef.data_ptr(), bias.data_ptr(), float(eps), ra, rb,
-                      out.data_ptr(), mean.data_ptr(), var.data_ptr(), scale.data_ptr(), 1, None, None, None, 0.0):
-        raise MemoryError("the fused SLAF forward kernel could not allocate its work buffers.")
-    return out, mean, var, (x, r, coef, mean, scale, ra, rb)
-
-
-def fused_backward(family: str, gy: Tensor, saved: tuple, need_x: bool = True) -> tuple[Tensor | None, Tensor, Tensor]:
-    """``grad_x`` (``None`` unless ``need_x``), ``grad_coef`` (``(U, k)``) and ``grad_bias`` (``(U,)``)."""
-    x, r, coef, mean, scale, ra, rb = saved
-    n, units = x.shape
-    k = coef.shape[1]
-    gy = _prepare(gy, x.dtype)
-    grad_x = torch.empty_like(x) if need_x else None
-    grads = torch.empty(units * (k + 1), dtype=x.dtype)  # coef and bias gradients: one allocation
-    grad_coef, grad_bias = grads[: units * k].view(units, k), grads[units * k :]
-    if _fns[x.dtype][1](n, units, k, gy.data_ptr(), x.data_ptr(), _ptr(r), coef.data_ptr(), mean.data_ptr(),
-                        scale.data_ptr(), ra, rb, int(need_x), _ptr(grad_x), 1, 0, grad_coef.data_ptr(),
-                        grad_bias.data_ptr()):
-        raise MemoryError("the fused SLAF backward kernel could not allocate its work buffers.")
-    return grad_x, grad_coef, grad_bias
-
-
-def train_forward(
     family: str, x: Tensor, r: Tensor | None, coef: Tensor, bias: Tensor, eps: float,
-    running_mean: Tensor, running_var: Tensor, count: Tensor | None, momentum: float | None,
+    running_mean: Tensor | None = None, running_var: Tensor | None = None, count: Tensor | None = None,
+    momentum: float | None = None, var: Tensor | None = None,
 ) -> tuple[Tensor, tuple]:
-    """A SLAF layer's whole training-mode forward in one call: ``out`` and what :func:`train_backward` needs.
+    """A SLAF layer's training-mode forward in one call: ``out`` (``(N, U)``) and what :func:`fused_backward` needs.
 
-    Unlike :func:`fused_forward`, ``coef`` (``(G, k)``) and ``bias`` (``(G,)``) are the
-    layer's per-group parameters (``G`` dividing the ``U`` units: blocks of ``U / G``
-    consecutive units share a row), and the kernel blends the batch's statistics into
-    ``running_mean`` and ``running_var`` (``(U, k)``, contiguous, of ``x``'s dtype) itself:
-    with ``count`` (the layer's ``num_batches_tracked``, an int64 scalar) it counts the
-    batch and weights it ``1 / count`` (``momentum=None``) or ``momentum``; without,
-    ``momentum`` is the batch's weight. ``x`` must be contiguous and of a float dtype the
-    kernels take (see :func:`usable`).
+    ``coef`` (``(G, k)``) and ``bias`` (``(G,)``) are per group, ``G`` dividing the ``U``
+    units (blocks of ``U / G`` consecutive units share a row; ``G = U``: one per unit).
+    Given ``running_mean`` and ``running_var`` (``(U, k)``, contiguous, of ``x``'s dtype) the
+    kernel blends the batch's statistics into them itself: with ``count`` (the layer's
+    ``num_batches_tracked``, an int64 scalar) it counts the batch and weights it
+    ``1 / count`` (``momentum=None``) or ``momentum``; without, ``momentum`` is the batch's
+    weight. Given ``var`` (``(k, U)``, contiguous, of ``x``'s dtype) it writes the batch's
+    biased variances there; :func:`batch_mean` reads the means off the result.
     """
     n, units = x.shape
     groups, k = coef.shape
@@ -212,21 +178,28 @@ def train_forward(
     coef, bias = _prepare(coef, x.dtype), _prepare(bias, x.dtype)
     r = None if r is None else _prepare(r, x.dtype)
     out = torch.empty_like(x)
-    stats = torch.empty(3 * k * units, dtype=x.dtype)  # mean, var, scale (k, U) each, addressed by offset
+    stats = torch.empty(2 * k * units, dtype=x.dtype)  # mean, scale (k, U) each, addressed by offset
     ra, rb = _constants(family, k)
     base, step = stats.data_ptr(), k * units * stats.element_size()
     m = -1.0 if momentum is None else float(momentum)
     if _fns[x.dtype][0](n, units, k, x.data_ptr(), _ptr(r), coef.data_ptr(), bias.data_ptr(), float(eps), ra, rb,
-                        out.data_ptr(), base, base + step, base + 2 * step, units // groups,
-                        running_mean.data_ptr(), running_var.data_ptr(), _ptr(count), m):
+                        out.data_ptr(), base, _ptr(var), base + step, units // groups,
+                        _ptr(running_mean), _ptr(running_var), _ptr(count), m):
         raise MemoryError("the fused SLAF forward kernel could not allocate its work buffers.")
     return out, (x, r, coef, stats, base, step, ra, rb)
 
 
-def train_backward(
-    family: str, gy: Tensor, saved: tuple, grad_coef: Tensor | None = None, grad_bias: Tensor | None = None
-) -> tuple[Tensor, Tensor, Tensor]:
-    """``grad_x`` and the per-group ``grad_coef``, ``grad_bias`` of a :func:`train_forward` step.
+def batch_mean(saved: tuple) -> Tensor:
+    """The batch's element means (a ``(k, U)`` view) of a :func:`fused_forward` call."""
+    x, _, coef, stats = saved[:4]
+    return stats[: coef.shape[1] * x.shape[1]].view(coef.shape[1], x.shape[1])
+
+
+def fused_backward(
+    family: str, gy: Tensor, saved: tuple, grad_coef: Tensor | None = None, grad_bias: Tensor | None = None,
+    need_x: bool = True,
+) -> tuple[Tensor | None, Tensor, Tensor]:
+    """``grad_x`` (``None`` unless ``need_x``), per-group ``grad_coef`` and ``grad_bias`` of a fused forward.
 
     Given ``grad_coef`` (``(G, k)``) and ``grad_bias`` (``(G,)``), contiguous and of the
     batch's dtype (a parameter's ``.grad``), the kernel adds the gradients into them and
@@ -236,13 +209,13 @@ def train_backward(
     n, units = x.shape
     groups, k = coef.shape
     gy = _prepare(gy, x.dtype)
-    grad_x = torch.empty_like(x)
+    grad_x = torch.empty_like(x) if need_x else None
     accumulate = grad_coef is not None and grad_bias is not None
     if not accumulate:
-        grads = torch.empty(groups * (k + 1), dtype=x.dtype)
+        grads = torch.empty(groups * (k + 1), dtype=x.dtype)  # coef and bias gradients: one allocation
         grad_coef, grad_bias = grads[: groups * k].view(groups, k), grads[groups * k :]
-    if _fns[x.dtype][1](n, units, k, gy.data_ptr(), x.data_ptr(), _ptr(r), coef.data_ptr(), base, base + 2 * step,
-                        ra, rb, 1, grad_x.data_ptr(), units // groups, int(accumulate), grad_coef.data_ptr(),
+    if _fns[x.dtype][1](n, units, k, gy.data_ptr(), x.data_ptr(), _ptr(r), coef.data_ptr(), base, base + step,
+                        ra, rb, int(need_x), _ptr(grad_x), units // groups, int(accumulate), grad_coef.data_ptr(),
                         grad_bias.data_ptr()):
         raise MemoryError("the fused SLAF backward kernel could not allocate its work buffers.")
     return grad_x, grad_coef, grad_bias

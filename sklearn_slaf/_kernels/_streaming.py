@@ -210,8 +210,9 @@ def normalized_forward(
     :mod:`sklearn_slaf._kernels._stacked` (fewer operations), larger ones stream.
     """
     if _native.usable(x):
-        out, mean, var, saved = _native.fused_forward(family, x, r, coef, bias, eps)
-        return out, mean, var, ("native", saved)
+        var = torch.empty(coef.shape[1], x.shape[1], dtype=x.dtype)
+        out, saved = _native.fused_forward(family, x, r, coef, bias, eps, var=var)
+        return out, _native.batch_mean(saved), var, ("native", saved)
     if x.numel() * coef.shape[1] <= _stacked.STACK_LIMIT:
         out, mean, var, ctx = _stacked.stacked_forward(family, x, r, coef, bias, eps)
         return out, mean, var, ("stacked", ctx)
@@ -228,7 +229,7 @@ def normalized_backward(
     """
     kind, saved = ctx
     if kind == "native":
-        return _native.fused_backward(family, gy, saved, need_x)
+        return _native.fused_backward(family, gy, saved, need_x=need_x)
     if kind == "stacked":
         return _stacked.stacked_backward(family, gy, saved, need_x)
     return _streaming_backward(family, gy, *saved, need_x)

@@ -156,7 +156,7 @@ class _SLAF:
             r, count, momentum = layer.update_input_range(h, w), None, w
         else:
             r, count, momentum = None, layer.num_batches_tracked, layer.normalize_momentum
-        out, saved = _native.train_forward(
+        out, saved = _native.fused_forward(
             layer.basis, h, r, layer.effective_coefficients(), layer.bias, layer.normalize_eps,
             layer.running_mean, layer.running_var, count, momentum)
         self.saved = ("train", saved)
@@ -169,7 +169,7 @@ class _SLAF:
         if saved[0] == "train":
             # without a gate the kernel adds the group gradients straight into .grad
             direct = layer.gate_logit is None and _in_place(g, layer.coef.grad, layer.bias.grad)
-            grad_x, gc, gb = _native.train_backward(
+            grad_x, gc, gb = _native.fused_backward(
                 layer.basis, g, saved[1], *((layer.coef.grad, layer.bias.grad) if direct else ()))
             if not direct:
                 _add_group_grads(layer, gc, gb)
