@@ -208,6 +208,7 @@ class Trainer:
         self.state = state if state is not None else TrainState()
         # what the per-step penalty reads, found once rather than by walking the module every step
         self._slafs = [m for m in module.modules() if isinstance(m, SLAF)]
+        self._submodules = list(module.modules())
         self.param_groups = _param_groups(module)
         self.epoch_improved = False
         self.solver: Solver | None = self._reused_solver(self.state.optimizer)
@@ -253,7 +254,9 @@ class Trainer:
 
     def train_epoch(self, X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor | None) -> float:
         """One pass over the data; returns the weighted mean training loss (NaN if it diverged)."""
-        self.module.train()
+        # train() walks every submodule (and SLAF drops its folded eval cache): only when some is not training
+        if not all(m.training for m in self._submodules):
+            self.module.train()
         return self.solver.epoch(self, X, Y, W)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:

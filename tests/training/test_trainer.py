@@ -215,3 +215,57 @@ def test_lbfgs_solver_steps_once_per_epoch_on_the_full_batch():
     st = tr.run(x, y)
     assert calls == [96] * 5 and st.t == 5 * 96
     assert st.loss_curve[-1] < 0.5 * st.loss_curve[0]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_standardising_the_training_set_once_changes_no_bit(monkeypatch, dtype):
+    # the first-order solvers standardise X once per run for the engine; per batch is the reference
+    from sklearn_slaf.training import _solvers
+    from sklearn_slaf.training._engine import Engine
+
+    modes, forward = [], Engine.forward
+
+    def spy(self, x):
+        modes.append(self.inputs_standardized)
+        return forward(self, x)
+
+    monkeypatch.setattr(Engine, "forward", spy)
+    x, y = _data(n=100)
+    x = (x * 3.0 + 7.0).to(dtype)  # an input map that does something
+
+    def fitted(copy_bytes):
+        monkeypatch.setattr(_solvers, "STANDARDIZED_COPY_BYTES", copy_bytes)
+        net = SLNN(3, (8,), degree=3, generator=torch.Generator().manual_seed(0))
+        net.set_scaling(input_offset=[7.0] * 3, input_scale=[3.0] * 3, output_offset=[0.0], output_scale=[1.0])
+        tr = Trainer(net, SquaredError(net), TrainConfig(batch_size=32, max_iter=3, learning_rate=1e-2),
+                     torch.Generator().manual_seed(0))
+        assert tr.uses_engine
+        state = tr.run(x, y.to(torch.float32))
+        return [p.detach().clone() for p in net.state_dict().values()], state.loss_curve
+
+    once, per_batch = fitted(2**30), fitted(0)
+    assert modes == [True] * 12 + [False] * 12  # 3 epochs of 4 batches each way
+    assert once[1] == per_batch[1]
+    assert all(torch.equal(a, b) for a, b in zip(once[0], per_batch[0]))
+
+
+def test_a_train_step_override_sees_the_rows_as_given_and_a_training_module():
+    seen = []
+
+    class Spy(Trainer):
+        def train_step(self, x, y, w):
+            seen.append((x.clone(), all(m.training for m in self.module.modules())))
+            return super().train_step(x, y, w)
+
+    class EvalAtEpochEnd(Callback):  # as a validation score does: the next epoch must train again
+        def on_epoch_end(self, trainer, loss):
+            trainer.module.eval()
+
+    x, y = _data(n=64)
+    tr = _trainer(Spy, max_iter=2, shuffle=False)
+    tr.module.set_scaling(input_offset=[5.0] * 3, input_scale=[2.0] * 3, output_offset=[0.0], output_scale=[1.0])
+    tr.callbacks = lambda *a, **k: Trainer.callbacks(tr, *a, **k) + [EvalAtEpochEnd()]
+    tr.run(x, y)
+    rows = torch.cat([s[0] for s in seen[:2]])
+    assert torch.equal(rows, x)  # raw rows, not standardised ones
+    assert [s[1] for s in seen] == [True] * 4
