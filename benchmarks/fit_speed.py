@@ -7,7 +7,7 @@ stopping are switched off so that the epoch counts match. Times are wall seconds
 ``fit`` measured in this one process; the models take turns (round ``r`` fits every
 model once) so that a drift in the machine's speed hits them alike. The table gives the
 median time of ``--repeat`` rounds and the median of the per-round ratios against
-``MLPRegressor``.
+``MLPRegressor``, and their range.
 
 A second table repeats the synthetic case at batch sizes 200, 1000 and 5000: at small
 batches a step's fixed per-operation costs dominate, at large ones the arithmetic.
@@ -97,12 +97,13 @@ def main() -> None:
     rows = measure(runs, hidden, degree, args.repeat, args.device)
     suffix = "" if args.device == "cpu" else "_" + args.device.replace(":", "")  # keep the CPU tables
     save("fit_speed" + suffix, "Fit wall time at equal epochs (architecture 64-64, batch 200, Adam lr 1e-3)",
-         ["data", "epochs", "model", "fit s (median)", "ratio vs MLPRegressor (median)", "train R^2"],
+         ["data", "epochs", "model", "fit s (median)", "ratio vs MLPRegressor (median)", "ratio range", "train R^2"],
          [r[:2] + r[3:] for r in rows], {"repeat": args.repeat, "seed": 0, "device": args.device})
     # per-step fixed costs dominate at batch 200; larger batches show the arithmetic alone
     sweep = [(f"synthetic ({n_big} x 20)", Xs, ys, 3, b) for b in (200, 1000, 5000)]
     save("fit_speed_batch" + suffix, "Fit wall time against batch size (synthetic data, 3 epochs, 64-64, Adam lr 1e-3)",
-         ["data", "epochs", "batch", "model", "fit s (median)", "ratio vs MLPRegressor (median)", "train R^2"],
+         ["data", "epochs", "batch", "model", "fit s (median)", "ratio vs MLPRegressor (median)", "ratio range",
+          "train R^2"],
          measure(sweep, hidden, degree, args.repeat, args.device), {"repeat": args.repeat, "seed": 0,
                                                                     "device": args.device})
 
@@ -115,8 +116,9 @@ def measure(runs, hidden, degree: int, repeat: int, device: str = "cpu") -> list
         results = time_rounds(models, X, y, repeat)
         base = next(t for n, t, _ in results if n.startswith("MLPRegressor"))
         for name, t, r2 in results:
-            ratio = statistics.median(a / b for a, b in zip(t, base))
-            rows.append([dname, epochs, batch, name, round(statistics.median(t), 3), round(ratio, 3), round(r2, 4)])
+            ratios = [a / b for a, b in zip(t, base)]
+            rows.append([dname, epochs, batch, name, round(statistics.median(t), 3),
+                         round(statistics.median(ratios), 3), f"{min(ratios):.2f}-{max(ratios):.2f}", round(r2, 4)])
     return rows
 
 if __name__ == "__main__":

@@ -148,12 +148,11 @@ def _functions() -> dict:
 
 
 def _prepare(t: Tensor, dtype: torch.dtype) -> Tensor:
-    # at batch 200 these calls cost as much as the kernels: skip every no-op conversion
-    if t.requires_grad:
-        t = t.detach()
-    if t.dtype != dtype:
-        t = t.to(dtype)
-    return t if t.is_contiguous() else t.contiguous()
+    # at batch 200 these calls cost as much as the kernels: skip every no-op conversion (a parameter
+    # passes as it is: the kernels read its memory, and detaching it would cost a new tensor per call)
+    if t.dtype == dtype and t.is_contiguous():
+        return t
+    return t.detach().to(dtype).contiguous()
 
 
 def fused_forward(
