@@ -12,10 +12,11 @@ configurations interleaved round by round, so that drift of the machine hits the
 alike. Memory is the number of bytes autograd saves for the backward pass (counted
 with :func:`torch.autograd.graph.saved_tensors_hooks`; deterministic) and, unless
 ``--no-rss``, the peak resident set size of a fresh subprocess (Linux) during a few
-steps of the configuration, over its resident size before them.
+steps of the configuration, over its resident size before them (the median of three
+subprocesses: the heap grows by whole mappings, so one run can be 4 MiB off).
 
 A second table times the same step through the autograd-free training engine, as ``fit``
-runs it (``results/slaf_layer_engine.md``).
+runs it, with the same peak-memory measure (``results/slaf_layer_engine.md``).
 
 Usage: ``python benchmarks/slaf_layer.py [--repeat 15] [--threads 1] [--no-rss]``
 """
@@ -123,7 +124,7 @@ def engine_step(engine: Engine, x: torch.Tensor, y: torch.Tensor, native: bool) 
     engine.loss_and_grad(x, y)
 
 
-def engine_table(cfgs: list[dict], repeat: int) -> list[list]:
+def engine_table(cfgs: list[dict], repeat: int, rss: bool = True) -> list[list]:
     """The same configurations (reference excluded) through the training engine, interleaved."""
     chosen = [c for c in cfgs if c["path"] != "reference"]
     cases = []
@@ -136,8 +137,10 @@ def engine_table(cfgs: list[dict], repeat: int) -> list[list]:
     med = [statistics.median(t) for t in times]
     # ratio to ReLU round by round: the spread says how much the machine moved
     ratios = [[a / b for a, b in zip(t, times[0])] for t in times]
-    return [[c["activation"], c["basis"], c["degree"], c["path"], 1e3 * m, statistics.median(r), min(r), max(r)]
-            for c, m, r in zip(chosen, med, ratios)]
+    peaks = [peak_rss(c | {"engine": True}) if rss else None for c in chosen]
+    return [[c["activation"], c["basis"], c["degree"], c["path"], 1e3 * m, statistics.median(r), min(r), max(r),
+             "-" if p is None else p / MIB, "-" if p is None else p / peaks[0]]
+            for c, m, r, p in zip(chosen, med, ratios, peaks)]
 
 
 def _status_kib(field: str) -> int:
@@ -152,22 +155,32 @@ def peak_rss_child(cfg: dict) -> None:
     transient peak of importing torch does not hide the steps' own.
     """
     torch.set_num_threads(THREADS)
-    case = build(cfg)
-    train_step(*case)  # one-off allocations (gradients, thread pools) belong to the baseline
+    net, x, y, native = build(cfg)
+    if cfg.get("engine"):  # the step as fit runs it, its gradients kept between steps as the solvers keep them
+        for p in net.parameters():
+            p.grad = torch.zeros_like(p)
+        step, case = engine_step, (Engine(net, SquaredError(net)), x, y, native)
+    else:
+        step, case = train_step, (net, x, y, native)
+    step(*case)  # one-off allocations (gradients, thread pools) belong to the baseline
     before = _status_kib("VmRSS")
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     for _ in range(5):
-        train_step(*case)
+        step(*case)
     print(json.dumps({"peak_growth": (_status_kib("VmHWM") - before) * 1024}))
 
 
-def peak_rss(cfg: dict) -> float:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(cfg), "--threads", str(THREADS)],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])["peak_growth"]
+def peak_rss(cfg: dict, runs: int = 3) -> float:
+    """Median over ``runs`` fresh subprocesses: the heap's growth moves by whole mappings between runs."""
+    growth = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", json.dumps(cfg), "--threads", str(THREADS)],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        growth.append(json.loads(out.strip().splitlines()[-1])["peak_growth"])
+    return statistics.median(growth)
 
 
 def main() -> None:
@@ -206,14 +219,17 @@ def main() -> None:
         "batch": BATCH, "seed": SEED, "repeat": args.repeat, "set_num_threads": THREADS,
         "timing": "median per step, configurations interleaved, one process",
         "saved": "distinct storages autograd saves for backward (saved_tensors_hooks), parameters excluded",
-        "peak RSS": "VmHWM over VmRSS across 5 steps (after one warm-up step) in a fresh subprocess per configuration",
+        "peak RSS": ("VmHWM over VmRSS across 5 steps (after one warm-up step) in a fresh subprocess, median of 3 "
+                     "subprocesses per configuration"),
     }
     # the kernels' recycled CPU scratch buffers stay allocated between steps: report them
     extra["kernel scratch cache MiB"] = round(_kernels.scratch_bytes() / MIB, 1)
     save("slaf_layer", "SLAF layer: training step against ReLU", header, rows, extra)
     save("slaf_layer_engine", "SLAF layer: the training engine's step (as fit runs it) against ReLU",
-         ["activation", "basis", "k", "path", "step ms", "time x ReLU (median)", "min", "max"],
-         engine_table(cfgs, args.repeat), {k: v for k, v in extra.items() if k in ("batch", "seed", "repeat")}
+         ["activation", "basis", "k", "path", "step ms", "time x ReLU (median)", "min", "max",
+          "peak RSS growth MiB", "RSS x ReLU"],
+         engine_table(cfgs, args.repeat, not args.no_rss),
+         {k: v for k, v in extra.items() if k in ("batch", "seed", "repeat", "peak RSS")}
          | {"network": "SLNN 64-256-256-1, float32, CPU, MSE loss, Engine.loss_and_grad",
             "timing": "median per step and ratio to the ReLU step of the same round, configurations interleaved"})
 

@@ -196,19 +196,28 @@ def batch_mean(saved: tuple) -> Tensor:
 
 def fused_backward(
     family: str, gy: Tensor, saved: tuple, grad_coef: Tensor | None = None, grad_bias: Tensor | None = None,
-    need_x: bool = True,
+    need_x: bool = True, overwrite_gy: bool = False,
 ) -> tuple[Tensor | None, Tensor, Tensor]:
     """``grad_x`` (``None`` unless ``need_x``), per-group ``grad_coef`` and ``grad_bias`` of a fused forward.
 
     Given ``grad_coef`` (``(G, k)``) and ``grad_bias`` (``(G,)``), contiguous and of the
     batch's dtype (a parameter's ``.grad``), the kernel adds the gradients into them and
-    returns them; otherwise it returns new tensors.
+    returns them; otherwise it returns new tensors. With ``overwrite_gy`` (for a caller that
+    owns ``gy`` and needs it no more) ``grad_x`` is written over ``gy``: the kernel's last
+    pass reads each strip of ``gy`` before it writes the same strip, so no ``(N, U)`` buffer
+    is allocated.
     """
     x, r, coef, stats, base, step, ra, rb = saved
     n, units = x.shape
     groups, k = coef.shape
+    given = gy
     gy = _prepare(gy, x.dtype)
-    grad_x = torch.empty_like(x) if need_x else None
+    if not need_x:
+        grad_x = None
+    elif overwrite_gy or gy is not given:  # a converted gy is a copy of our own
+        grad_x = gy
+    else:
+        grad_x = torch.empty_like(x)
     accumulate = grad_coef is not None and grad_bias is not None
     if not accumulate:
         grads = torch.empty(groups * (k + 1), dtype=x.dtype)  # coef and bias gradients: one allocation

@@ -180,7 +180,9 @@ class _SLAF:
             params = self._params
             gc, gb = params["coef"].grad, params["bias"].grad
             direct = params.get("gate_logit") is None and _in_place(g, gc, gb)
-            grad_x, gc, gb = _native.fused_backward(layer.basis, g, saved[1], *((gc, gb) if direct else ()))
+            # g is the next linear layer's fresh input gradient, used by nothing else: grad_x goes over it
+            grad_x, gc, gb = _native.fused_backward(layer.basis, g, saved[1], *((gc, gb) if direct else ()),
+                                                    overwrite_gy=True)
             if not direct:
                 _add_group_grads(layer, gc, gb)
             return grad_x

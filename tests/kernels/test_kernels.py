@@ -210,3 +210,21 @@ def test_fit_releases_scratch_memory():
     X, y = rng.normal(size=(300, 4)), rng.normal(size=300)
     SLNNRegressor(hidden_layer_sizes=(8,), max_iter=2, device="cpu", random_state=0).fit(X, y)
     assert _kernels.scratch_bytes() == 0
+
+
+@pytest.mark.parametrize("family", ["power", "chebyshev", "legendre"])
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_native_backward_over_its_upstream_gradient_changes_no_bit(family, dtype, kernel_path):
+    # the engine lets the C backward write grad_x over the upstream gradient it owns
+    if kernel_path != "native":
+        pytest.skip("a C-kernel option")
+    x, gy = batch(70, 42, dtype)  # 42 units: full and partial vector strips on any ISA
+    coef = torch.randn(42, 4, dtype=dtype, generator=torch.Generator().manual_seed(2))
+    bias = torch.zeros(42, dtype=dtype)
+    _, saved = _native.fused_forward(family, x, None, coef, bias, 1e-5)
+    fresh, gc, gb = _native.fused_backward(family, gy, saved)
+    mine = gy.clone()
+    over, gc2, gb2 = _native.fused_backward(family, mine, saved, overwrite_gy=True)
+    assert over.data_ptr() == mine.data_ptr()  # no (N, U) buffer of its own
+    assert torch.equal(over, fresh) and torch.equal(gc2, gc) and torch.equal(gb2, gb)
+    assert not torch.equal(fresh, gy)  # the overwritten gradient is not the upstream one
