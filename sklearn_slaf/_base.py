@@ -120,6 +120,7 @@ class BaseSLNN(BaseEstimator):
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
+        "extrapolation": [StrOptions({"constant", "continue"})],
         "device": [str, torch.device],
         "dtype": [StrOptions(set(_DTYPES))],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
@@ -165,6 +166,7 @@ class BaseSLNN(BaseEstimator):
         random_state=None,
         warm_start=False,
         verbose=0,
+        extrapolation="constant",
         device="auto",
         dtype="float32",
         n_threads=None,
@@ -206,6 +208,7 @@ class BaseSLNN(BaseEstimator):
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
+        self.extrapolation = extrapolation
         self.device = device
         self.dtype = dtype
         self.n_threads = n_threads
@@ -390,6 +393,8 @@ class BaseSLNN(BaseEstimator):
                 self._recalibrate(calibration)
                 return self._score_module(m, validation[0], yv_raw, Wv)
 
+        # training and its validation scores see the network unclamped; the bounds come from this fit's range
+        self._set_input_bounds(None)
         trainer = Trainer(self.module_, self._make_loss(), config, self._generator, self._state, comm=comm)
         epochs = 1 if incremental else None
         try:
@@ -458,12 +463,21 @@ class BaseSLNN(BaseEstimator):
                 bad = bad or not bool(torch.isfinite(m.forward_observed(Xt[i : i + _CHECK_CHUNK], probe)).all())
             previous = getattr(self, "preactivation_range_", None) if incremental else None
             self.preactivation_range_ = probe.ranges(previous)
+            if incremental:  # fit takes its bounds from the recalibration; partial_fit has none
+                self._set_input_bounds(self.preactivation_range_ if self.extrapolation == "constant" else None)
         if bad:
             raise FloatingPointError(
                 "the fit ended with non-finite weights, normalisation statistics or predictions on its own "
                 "training data; the estimator was left as it was. Standardise the inputs, lower "
                 "learning_rate_init or degree, or set clip_grad_norm (e.g. 1.0)."
             )
+
+    def _set_input_bounds(self, ranges: list | None) -> None:
+        """Clamp each polynomial SLAF layer's inputs in evaluation mode to its training range, or (``None``) not."""
+        for i, layer in enumerate(self.module_.slaf_layers):
+            if layer is not None:
+                bounds = () if ranges is None or i >= len(ranges) or ranges[i] is None else ranges[i]
+                layer.set_input_bounds(*bounds)
 
     def _calibration_rows(self, Xt: torch.Tensor, Wt: torch.Tensor | None = None
                           ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -490,7 +504,13 @@ class BaseSLNN(BaseEstimator):
         # (module, name of its momentum): SLAF layers and batch normalisation
         norm = [(m, "normalize_momentum" if isinstance(m, SLAF) else "momentum") for m in self.module_.modules()
                 if isinstance(m, (SLAF, torch.nn.modules.batchnorm._BatchNorm))]
+        # extrapolation="constant": the range of each polynomial layer's inputs on these rows bounds them
+        probe = None
+        if self.extrapolation == "constant":
+            self._set_input_bounds(None)
+            probe = _RangeProbe(self.module_, rows=None if Wc is None else Wc > 0)
         if not norm or Xc.shape[0] < 2:
+            self._record_bounds(probe, Xc)
             return
         saved = [getattr(m, name) for m, name in norm]
         try:
@@ -499,7 +519,13 @@ class BaseSLNN(BaseEstimator):
             self.module_.train()
             if engine is None:
                 with batch_weights(self.module_, Wc):
-                    self.module_(Xc)
+                    # the same pre-activations as evaluation mode's after this pass, recorded on the way
+                    if probe is None:
+                        self.module_(Xc)
+                    else:
+                        self.module_.forward_observed(Xc, probe)
+                        self._set_input_bounds(probe.ranges(None))
+                        probe = None
             else:  # data-parallel: each process its share of the rows, the statistics reduced across them
                 mine = engine.comm.shard(torch.arange(Xc.shape[0], device=Xc.device))
                 with batch_weights(self.module_, None if Wc is None else Wc.index_select(0, mine)):
@@ -515,6 +541,16 @@ class BaseSLNN(BaseEstimator):
             for (m, name), mom in zip(norm, saved):
                 setattr(m, name, mom)
             self.module_.eval()
+        self._record_bounds(probe, Xc)  # data-parallel: each process saw its share; every process has all rows
+
+    @torch.no_grad()
+    def _record_bounds(self, probe: _RangeProbe | None, Xc: torch.Tensor) -> None:
+        """Bound each polynomial layer by the range of its inputs on ``Xc`` in evaluation mode (unless no probe)."""
+        if probe is None or not probe.watched or Xc.shape[0] == 0:
+            return
+        self.module_.eval()
+        self.module_.forward_observed(Xc, probe)
+        self._set_input_bounds(probe.ranges(None))
 
     def _finish_fit(self, state: TrainState, incremental: bool, validated: bool) -> None:
         self._state = state
@@ -552,7 +588,10 @@ class BaseSLNN(BaseEstimator):
         if self.module_.training:  # eval() walks every submodule: a noticeable share of a one-row predict
             self.module_.eval()
         limits = getattr(self, "preactivation_range_", None)
-        if limits and any(r is not None for r in limits):
+        # a network whose layers clamp to their range (extrapolation="constant") does not extrapolate
+        clamped = any(layer is not None and layer._buffers.get("input_low") is not None
+                      for layer in self.module_.slaf_layers)
+        if limits and not clamped and any(r is not None for r in limits):
             cached = _RANGE_BOUNDS.get(self.module_)
             if cached is None or cached[0] is not limits:  # tensors of the widened range, kept between calls
                 cached = _RANGE_BOUNDS[self.module_] = (limits, {})

@@ -125,6 +125,16 @@ warm_start : bool, default=False
     Continue from the previous fit's weights and optimiser state.
 verbose : int, default=0
     ``1`` shows a progress bar with the current loss.
+extrapolation : {"constant", "continue"}, default="constant"
+    What a polynomial SLAF layer does, in ``predict``, with a pre-activation beyond the
+    range it took on the training rows (``preactivation_range_``): ``"constant"`` holds
+    the activation at its value on the nearer end of that range (the inputs are
+    clamped, as :class:`~sklearn.preprocessing.SplineTransformer`'s
+    ``extrapolation="constant"``); ``"continue"`` evaluates the polynomial there, where
+    it grows fast, and warns with :class:`ExtrapolationWarning`. Inside the range both
+    are the same function, so :class:`PolynomialFeatureEquivalent` reproduces the
+    model there either way, and beyond it only with ``"continue"``. Takes effect at
+    the next ``fit``.
 device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
     Where to train and predict; ``"auto"`` takes CUDA when available, and inside a
     dask worker (or under ``torchrun``) on a machine with several GPUs, worker ``i``

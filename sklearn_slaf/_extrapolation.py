@@ -61,10 +61,12 @@ class _RangeProbe:
     case, all rows inside; rows are marked one by one only when some value strays.
     """
 
-    def __init__(self, module: SLNN, limits: list | None = None, bounds: dict | None = None) -> None:
+    def __init__(self, module: SLNN, limits: list | None = None, bounds: dict | None = None,
+                 rows: torch.Tensor | None = None) -> None:
         self.watched = {i for i, layer in enumerate(module.slaf_layers)
                         if layer is not None and _basis.is_polynomial(layer.basis)}
         self.limits = limits
+        self.keep = rows  # recording: a mask of the rows to record (those of positive weight), or all
         self.lo: dict[int, torch.Tensor] = {}
         self.hi: dict[int, torch.Tensor] = {}
         # per layer, (centre, 1 / half-width) of the widened range as tensors; callers may keep it between calls
@@ -76,6 +78,8 @@ class _RangeProbe:
         if i not in self.watched:
             return
         if self.limits is None:
+            if self.keep is not None:
+                x = x[self.keep]
             lo, hi = x.amin(0), x.amax(0)
             self.lo[i] = lo if i not in self.lo else torch.minimum(self.lo[i], lo)
             self.hi[i] = hi if i not in self.hi else torch.maximum(self.hi[i], hi)

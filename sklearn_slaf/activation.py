@@ -83,6 +83,8 @@ class SLAF(nn.Module, WeightedStatistics):
     running_range : torch.Tensor of shape (n_units,)
         Input range ``r`` of the map ``u = x / r`` for the ``chebyshev``, ``legendre``
         and ``fourier`` families (all ones for the others).
+    input_low, input_high : torch.Tensor of shape (n_units,) or None
+        Bounds evaluation mode clamps its inputs to (:meth:`set_input_bounds`).
 
     Notes
     -----
@@ -92,7 +94,7 @@ class SLAF(nn.Module, WeightedStatistics):
     batch lies inside ``[-1, 1]``; ``running_range`` tracks it with ``normalize_momentum`` and is
     used in evaluation mode. Inputs beyond ``r`` at inference are *not* clamped: the
     polynomial is simply evaluated there, which keeps the layer an exact polynomial in
-    ``x`` (a clamp would not be).
+    ``x``, unless :meth:`set_input_bounds` set bounds (the estimators' ``extrapolation``).
 
     *Batches of one.* A training batch with a single sample has no variance; the
     layer then normalises with its running statistics instead of dividing by
@@ -162,6 +164,9 @@ class SLAF(nn.Module, WeightedStatistics):
         self.register_buffer("running_var", torch.ones(u, k, **kw))
         self.register_buffer("running_range", torch.ones(u, **kw))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device))
+        # per-unit bounds evaluation mode clamps its inputs to (set_input_bounds); none by default
+        self.register_buffer("input_low", None)
+        self.register_buffer("input_high", None)
         self.reset_parameters(generator)
 
     # ------------------------------------------------------------------ set-up
@@ -186,6 +191,51 @@ class SLAF(nn.Module, WeightedStatistics):
         self.running_var.copy_(torch.as_tensor(var).expand_as(self.running_var))
         self.running_range.fill_(r0)
         self.num_batches_tracked.zero_()
+
+    @torch.no_grad()
+    def set_input_bounds(self, low=None, high=None) -> None:
+        """Clamp the inputs of evaluation mode to ``[low, high]`` per unit, or (no arguments) stop clamping.
+
+        Beyond the bounds the activation then stays at its value on the bound (constant
+        extrapolation, as :class:`~sklearn.preprocessing.SplineTransformer`'s
+        ``extrapolation="constant"``) instead of following the polynomial, which grows fast
+        there. Training mode never clamps. Inside the bounds the layer is unchanged, so it
+        is still exactly the polynomial of :meth:`power_coefficients` there.
+
+        Parameters
+        ----------
+        low, high : array-like of shape (n_units,) or None
+            Both or neither.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sklearn_slaf.activation import SLAF
+        >>> layer = SLAF(1, degree=3, activation_init="tanh", init_std=0.0).eval()
+        >>> x = torch.tensor([[0.5], [1.0], [3.0]])
+        >>> layer.set_input_bounds([-1.0], [1.0])
+        >>> clamped = layer(x)
+        >>> bool(clamped[2] == clamped[1]), bool(clamped[0] == layer(x[:1])[0])
+        (True, True)
+        >>> layer.set_input_bounds()
+        >>> bool(layer(x)[2] == clamped[2])  # the cubic itself, beyond the bound
+        False
+        """
+        if (low is None) != (high is None):
+            raise ValueError("set_input_bounds takes both low and high, or neither.")
+        for name in ("input_low", "input_high"):
+            if name not in self._buffers:  # a layer pickled before the bounds existed
+                self.register_buffer(name, None)
+        if low is None:
+            self.input_low = self.input_high = None
+            return
+        kw = {"dtype": self.running_mean.dtype, "device": self.running_mean.device}
+        lo, hi = (torch.as_tensor(v, **kw).reshape(-1) for v in (low, high))
+        if lo.shape != (self.n_units,) or hi.shape != (self.n_units,):
+            raise ValueError(f"input bounds must have {self.n_units} values each; got {lo.numel()} and {hi.numel()}.")
+        if not bool((lo <= hi).all()):
+            raise ValueError("input bounds must have low <= high for every unit.")
+        self.input_low, self.input_high = lo.clone(), hi.clone()
 
     # ------------------------------------------------------------------ maths
     def effective_coefficients(self) -> torch.Tensor:
@@ -279,6 +329,9 @@ class SLAF(nn.Module, WeightedStatistics):
         :mod:`sklearn_slaf._kernels`; ``fourier``, and weighted batch statistics, through
         the stacked basis.
         """
+        low = self._buffers.get("input_low")  # .get: layers pickled before the bounds existed have none
+        if low is not None and not self.training:
+            x = torch.clamp(x, low, self._buffers["input_high"])
         if self.basis not in _kernels.FUSED_BASES:
             return self._forward_reference(x)
         flat = self._check_input(x)

@@ -219,7 +219,7 @@ def test_transform_overflow_is_an_error_like_predict(data):
     from sklearn_slaf import PolynomialFeatureEquivalent
 
     X, y = data
-    reg = SLNNRegressor(**{**FAST, "dtype": "float64", "degree": (3,)}).fit(X, y)
+    reg = SLNNRegressor(**{**FAST, "dtype": "float64", "degree": (3,), "extrapolation": "continue"}).fit(X, y)
     pfe = PolynomialFeatureEquivalent(reg).fit(X)
     assert np.isfinite(pfe.transform(X)).all()
     with pytest.raises(FloatingPointError, match="overflow"):

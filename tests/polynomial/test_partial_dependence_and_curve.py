@@ -24,7 +24,8 @@ def grid_data():
 @pytest.mark.parametrize("coordinates", ["standardized", "raw"])
 def test_regressor_partial_dependence_is_sklearns_brute_force(grid_data, coordinates):
     X, y = grid_data
-    reg = SLNNRegressor((8,), degree=(3,), max_iter=100, random_state=0, dtype="float64", device="cpu").fit(X, y)
+    reg = SLNNRegressor((8,), degree=(3,), max_iter=100, random_state=0, dtype="float64", device="cpu",
+                        extrapolation="continue").fit(X, y)
     pfe = PolynomialFeatureEquivalent(reg, coordinates=coordinates).fit(X)
     for j in range(3):
         grid = np.unique(X[:, j])
@@ -36,7 +37,8 @@ def test_regressor_partial_dependence_is_sklearns_brute_force(grid_data, coordin
 
 def test_classifier_partial_dependence_of_the_decision_function(grid_data):
     X, y = grid_data
-    clf = SLNNClassifier((8,), degree=2, max_iter=60, random_state=0, dtype="float64", device="cpu").fit(X, y > 0)
+    clf = SLNNClassifier((8,), degree=2, max_iter=60, random_state=0, dtype="float64", device="cpu",
+                        extrapolation="continue").fit(X, y > 0)
     pfe = PolynomialFeatureEquivalent(clf).fit(X)
     grid = np.unique(X[:, 1])
     brute = partial_dependence(clf, X, [1], method="brute", response_method="decision_function",
@@ -49,7 +51,8 @@ def test_partial_dependence_is_the_mean_plus_the_main_effect():
     # f = 1 + 2 x0 + 3 x0 x1 + x1^2 under standard normal inputs: E[f | x0] = 1 + 2 x0 + E[x1^2] = 2 + 2 x0
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 2))
-    reg = SLNNRegressor((6,), degree=2, max_iter=5, random_state=0, dtype="float64", device="cpu").fit(X, X[:, 0])
+    reg = SLNNRegressor((6,), degree=2, max_iter=5, random_state=0, dtype="float64", device="cpu",
+                        extrapolation="continue").fit(X, X[:, 0])
     pfe = PolynomialFeatureEquivalent(reg, coordinates="raw").fit(X)
     powers = pfe.powers_
     coef = np.zeros(len(powers))
@@ -66,7 +69,8 @@ def test_partial_dependence_is_the_mean_plus_the_main_effect():
 
 def test_partial_dependence_refuses_bad_input(grid_data):
     X, y = grid_data
-    reg = SLNNRegressor((4,), degree=2, max_iter=5, random_state=0, dtype="float64", device="cpu").fit(X, y)
+    reg = SLNNRegressor((4,), degree=2, max_iter=5, random_state=0, dtype="float64", device="cpu",
+                        extrapolation="continue").fit(X, y)
     pfe = PolynomialFeatureEquivalent(reg).fit(X)
     with pytest.raises(ValueError, match="feature"):
         pfe.partial_dependence(3, [0.0])
@@ -80,7 +84,8 @@ def test_compact_curve_rises_to_the_full_polynomial():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(500, 4))
     y = X[:, 0] + 0.5 * X[:, 1] * X[:, 2] + 0.1 * X[:, 3] ** 2 + 0.05 * rng.normal(size=500)
-    reg = SLNNRegressor((12,), degree=2, max_iter=150, random_state=0, dtype="float64", device="cpu").fit(X, y)
+    reg = SLNNRegressor((12,), degree=2, max_iter=150, random_state=0, dtype="float64", device="cpu",
+                        extrapolation="continue").fit(X, y)
     pfe = PolynomialFeatureEquivalent(reg).fit(X)
     curve = pfe.compact_curve(X=X, y=y)
     get = (lambda c: np.asarray(curve[c])) if hasattr(curve, "columns") else (lambda c: curve[c])
@@ -110,7 +115,8 @@ def test_plot_compact_curve_draws_each_column():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(300, 3))
     y = X[:, 0] + X[:, 1] * X[:, 2]
-    reg = SLNNRegressor((8,), degree=2, max_iter=60, random_state=0, dtype="float64", device="cpu").fit(X, y)
+    reg = SLNNRegressor((8,), degree=2, max_iter=60, random_state=0, dtype="float64", device="cpu",
+                        extrapolation="continue").fit(X, y)
     curve = PolynomialFeatureEquivalent(reg).fit(X).compact_curve(X=X, y=y)
     ax = plot_compact_curve(curve)
     lines = ax.get_lines()

@@ -83,7 +83,7 @@ def fitted():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reg = SLNNRegressor((12,), degree=2, max_iter=300, learning_rate_init=1e-2, random_state=0, device="cpu",
-                            dtype="float64").fit(X, y)
+                            dtype="float64", extrapolation="continue").fit(X, y)
     return X, reg, PolynomialFeatureEquivalent(reg).fit(X)
 
 
@@ -126,7 +126,8 @@ def test_classifier_outputs_and_bad_input(fitted):
     y = np.digitize(X[:, 0], [-0.5, 0.5])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        clf = SLNNClassifier((6,), degree=2, max_iter=20, random_state=0, device="cpu", dtype="float64").fit(X, y)
+        clf = SLNNClassifier((6,), degree=2, max_iter=20, random_state=0, device="cpu", dtype="float64",
+                            extrapolation="continue").fit(X, y)
     cpf = PolynomialFeatureEquivalent(clf).fit(X)
     for k in range(3):
         assert cpf.sobol_indices(output=k).by_order.sum() == pytest.approx(1.0)
