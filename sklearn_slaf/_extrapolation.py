@@ -1,8 +1,11 @@
 """Extrapolation: the range each polynomial layer saw in training, and a warning when predict leaves it.
 
 A polynomial of high degree grows fast outside the data it was fitted on. Fits record
-the per-unit range of every polynomial SLAF layer's pre-activations; ``predict`` counts
-the rows that leave it and warns with :class:`ExtrapolationWarning`.
+the per-unit range of every polynomial SLAF layer's pre-activations. With the estimators'
+``extrapolation="constant"`` (the default) the layers clamp their inputs to the range of
+the calibration rows in evaluation mode; with ``"continue"`` they evaluate the polynomial
+beyond it, and ``predict`` counts the rows that leave it and warns with
+:class:`ExtrapolationWarning`.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ class ExtrapolationWarning(UserWarning):
     """``predict`` met rows outside the range a polynomial SLAF layer saw in training.
 
     A polynomial of high degree grows fast outside the data it was fitted on, so such
-    predictions can be far off. Filter it with ``warnings.filterwarnings("ignore",
-    category=ExtrapolationWarning)``.
+    predictions can be far off. Only an estimator with ``extrapolation="continue"`` warns:
+    the default, ``"constant"``, holds each activation at its edge value there. Filter it
+    with ``warnings.filterwarnings("ignore", category=ExtrapolationWarning)``.
 
     Examples
     --------
@@ -36,7 +40,8 @@ class ExtrapolationWarning(UserWarning):
     >>> import numpy as np
     >>> from sklearn_slaf import ExtrapolationWarning, SLNNRegressor
     >>> X = np.random.default_rng(0).normal(size=(50, 2))
-    >>> reg = SLNNRegressor((4,), degree=3, max_iter=5, device="cpu", random_state=0).fit(X, X[:, 0])
+    >>> reg = SLNNRegressor((4,), degree=3, max_iter=5, device="cpu", random_state=0,
+    ...                     extrapolation="continue").fit(X, X[:, 0])
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always", ExtrapolationWarning)
     ...     _ = reg.predict(X[:5])  # inside the training range: silent
