@@ -224,3 +224,19 @@ def test_bad_extrapolation_is_a_value_error(data):
     X, y = data
     with pytest.raises(ValueError, match="extrapolation"):
         SLNNRegressor(extrapolation="linear").fit(X, y)
+
+
+def test_the_polynomial_of_a_clamped_network_is_its_unclamped_polynomial(data):
+    # PolynomialFeatureEquivalent verifies its expansion against the network without the clamp: no false
+    # conditioning alarm on rows beyond the range, and the estimator's own bounds are left alone
+    from sklearn_slaf import PolynomialFeatureEquivalent
+
+    X, y = data
+    reg = SLNNRegressor(**{**FAST, "extrapolation": "constant", "dtype": "float64", "early_stopping": False}).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pfe = PolynomialFeatureEquivalent(reg).fit(3 * X)
+    assert pfe.verification_error_ < 1e-10
+    assert all(layer.input_low is not None for layer in reg.module_.slaf_layers)
+    inside = pfe.transform(X) @ pfe.coef_.T + pfe.intercept_
+    np.testing.assert_allclose(inside.ravel(), reg.predict(X), rtol=1e-9, atol=1e-9)

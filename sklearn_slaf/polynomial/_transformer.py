@@ -20,6 +20,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from .._extrapolation import ExtrapolationWarning
 from .._metrics import r2_score
 from ..network import module_of
 from ._algebra import MonomialIndex
@@ -66,7 +67,10 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
 
     to float64 round-off (for a network trained with ``dtype="float64"``; a float32
     network is expanded exactly as stored, and agrees with its own float32 predictions
-    to float32 round-off). The same features give a like-for-like linear baseline, e.g.
+    to float32 round-off), on every row inside the range the training rows gave each
+    layer's inputs, and on every row for an estimator with ``extrapolation="continue"``
+    (the default, ``"constant"``, holds the activations constant beyond that range, where
+    the polynomial goes on). The same features give a like-for-like linear baseline, e.g.
     ``make_pipeline(PolynomialFeatureEquivalent(fitted), LassoCV())``, see also
     :func:`compare_with_least_squares`.
 
@@ -209,6 +213,11 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         else:
             est = clone(self.estimator).fit(X_in, y)
         module = module_of(est)
+        # the polynomial is the network's without a clamp (extrapolation="constant" clamps only beyond the training
+        # range, where the two part ways): verify the expansion against that network, on this private copy
+        for layer in getattr(module, "slaf_layers", []):
+            if layer is not None:
+                layer.set_input_bounds()
         if getattr(est, "n_features_in_", X.shape[1]) != X.shape[1]:
             raise ValueError(
                 f"X has {X.shape[1]} features, but the estimator was fitted with {est.n_features_in_} features."
@@ -218,7 +227,9 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         rows = np.arange(min(10, X.shape[0]))
         # keep a DataFrame's column names for an estimator fitted with them
         X_rows = _safe_indexing(X_in, rows) if hasattr(self, "feature_names_in_") else X[rows]
-        y_net = np.asarray(getattr(est, response)(X_rows), dtype=np.float64)
+        with warnings.catch_warnings():  # a check of the expansion, not a prediction the user asked for
+            warnings.simplefilter("ignore", ExtrapolationWarning)
+            y_net = np.asarray(getattr(est, response)(X_rows), dtype=np.float64)
         terms = poly.monomials(X[rows])
         y_poly = terms @ poly.coef.T
         scale = np.abs(y_net).max() if y_net.size else 0.0
