@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from . import basis as _basis
-from ._warnings import warn_user
+from ._warnings import ExtrapolationWarning, warn_user
 from .network import SLNN
 
 __all__ = ["EXTRAPOLATION_MARGIN", "ExtrapolationWarning"]
@@ -24,33 +24,6 @@ __all__ = ["EXTRAPOLATION_MARGIN", "ExtrapolationWarning"]
 # predict warns for rows whose pre-activations leave the training range widened by this
 # fraction of its width on each side (polynomial layers only: there the output can explode)
 EXTRAPOLATION_MARGIN = 0.1
-
-
-class ExtrapolationWarning(UserWarning):
-    """``predict`` met rows outside the range a polynomial SLAF layer saw in training.
-
-    A polynomial of high degree grows fast outside the data it was fitted on, so such
-    predictions can be far off. Only an estimator with ``extrapolation="continue"`` warns:
-    the default, ``"constant"``, holds each activation at its edge value there. Filter it
-    with ``warnings.filterwarnings("ignore", category=ExtrapolationWarning)``.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> import numpy as np
-    >>> from sklearn_slaf import ExtrapolationWarning, SLNNRegressor
-    >>> X = np.random.default_rng(0).normal(size=(50, 2))
-    >>> reg = SLNNRegressor((4,), degree=3, max_iter=5, device="cpu", random_state=0,
-    ...                     extrapolation="continue").fit(X, X[:, 0])
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always", ExtrapolationWarning)
-    ...     _ = reg.predict(X[:5])  # inside the training range: silent
-    ...     _ = reg.predict(10 * X[:5])  # far outside it
-    >>> [w.category.__name__ for w in caught]
-    ['ExtrapolationWarning']
-    >>> print(str(caught[0].message).split(":")[0])
-    4 of 5 rows lie outside the range the network's polynomial layers saw in training (by more than 10% of its width)
-    """
 
 
 # per fitted module: (its recorded ranges, their tensors); outside the estimator, which predict must not change

@@ -240,3 +240,6 @@ def test_the_polynomial_of_a_clamped_network_is_its_unclamped_polynomial(data):
     assert all(layer.input_low is not None for layer in reg.module_.slaf_layers)
     inside = pfe.transform(X) @ pfe.coef_.T + pfe.intercept_
     np.testing.assert_allclose(inside.ravel(), reg.predict(X), rtol=1e-9, atol=1e-9)
+    assert all(layer.input_low is not None for layer in pfe.estimator_.module_.slaf_layers)  # it predicts as reg
+    far = 5 * X[:10]
+    np.testing.assert_array_equal(pfe.estimator_.predict(far), reg.predict(far))

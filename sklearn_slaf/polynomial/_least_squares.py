@@ -156,8 +156,8 @@ def compare_with_least_squares(
     >>> from sklearn_slaf import SLNNRegressor, compare_with_least_squares
     >>> X, y = load_diabetes(return_X_y=True)
     >>> X = X[:, [2, 3, 8]]  # bmi, bp, s5
-    >>> reg = SLNNRegressor((4,), degree=3, max_iter=30, dtype="float64",
-    ...                     device="cpu", random_state=0)
+    >>> reg = SLNNRegressor((4,), degree=3, max_iter=30, dtype="float64", device="cpu",
+    ...                     random_state=0, extrapolation="continue")  # a polynomial on the test rows too
     >>> cmp = compare_with_least_squares(reg, X[:300], y[:300], X[300:], y[300:])
     >>> cmp.degree, cmp.n_terms, cmp.slnn_n_parameters, cmp.lls_n_parameters
     (3, 20, 25, 20)

@@ -20,8 +20,8 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from .._extrapolation import ExtrapolationWarning
 from .._metrics import r2_score
+from .._warnings import ExtrapolationWarning
 from ..network import module_of
 from ._algebra import MonomialIndex
 from ._expansion import DEFAULT_MAX_TERMS, ConditioningWarning, expand_network
@@ -148,15 +148,16 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
     Examples
     --------
     A network with one SLAF layer of degree 3 on three of the diabetes features is a
-    cubic polynomial with ``C(3 + 3, 3) - 1 = 19`` non-constant monomials:
+    cubic polynomial with ``C(3 + 3, 3) - 1 = 19`` non-constant monomials (on every row,
+    the held-out ones too, with ``extrapolation="continue"``):
 
     >>> import numpy as np
     >>> from sklearn.datasets import load_diabetes
     >>> from sklearn_slaf import SLNNRegressor, PolynomialFeatureEquivalent
     >>> X, y = load_diabetes(return_X_y=True)
     >>> X = X[:, [2, 3, 8]]  # bmi, bp, s5
-    >>> reg = SLNNRegressor((4,), degree=3, max_iter=30, dtype="float64",
-    ...                     device="cpu", random_state=0).fit(X[:300], y[:300])
+    >>> reg = SLNNRegressor((4,), degree=3, max_iter=30, dtype="float64", device="cpu",
+    ...                     random_state=0, extrapolation="continue").fit(X[:300], y[:300])
     >>> pfe = PolynomialFeatureEquivalent(reg).fit(X[:300])
     >>> pfe.degree_, pfe.n_output_features_
     (3, 19)
@@ -213,11 +214,6 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         else:
             est = clone(self.estimator).fit(X_in, y)
         module = module_of(est)
-        # the polynomial is the network's without a clamp (extrapolation="constant" clamps only beyond the training
-        # range, where the two part ways): verify the expansion against that network, on this private copy
-        for layer in getattr(module, "slaf_layers", []):
-            if layer is not None:
-                layer.set_input_bounds()
         if getattr(est, "n_features_in_", X.shape[1]) != X.shape[1]:
             raise ValueError(
                 f"X has {X.shape[1]} features, but the estimator was fitted with {est.n_features_in_} features."
@@ -227,9 +223,19 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         rows = np.arange(min(10, X.shape[0]))
         # keep a DataFrame's column names for an estimator fitted with them
         X_rows = _safe_indexing(X_in, rows) if hasattr(self, "feature_names_in_") else X[rows]
-        with warnings.catch_warnings():  # a check of the expansion, not a prediction the user asked for
-            warnings.simplefilter("ignore", ExtrapolationWarning)
-            y_net = np.asarray(getattr(est, response)(X_rows), dtype=np.float64)
+        # the polynomial is the network's without a clamp (extrapolation="constant" clamps only beyond the training
+        # range, where the two part ways): check the expansion against that network, the bounds lifted meanwhile
+        layers = [layer for layer in getattr(module, "slaf_layers", []) if layer is not None]
+        bounds = [(layer.input_low, layer.input_high) for layer in layers]
+        try:
+            for layer in layers:
+                layer.set_input_bounds()
+            with warnings.catch_warnings():  # a check of the expansion, not a prediction the user asked for
+                warnings.simplefilter("ignore", ExtrapolationWarning)
+                y_net = np.asarray(getattr(est, response)(X_rows), dtype=np.float64)
+        finally:
+            for layer, (low, high) in zip(layers, bounds):
+                layer.set_input_bounds(low, high)
         terms = poly.monomials(X[rows])
         y_poly = terms @ poly.coef.T
         scale = np.abs(y_net).max() if y_net.size else 0.0
@@ -611,7 +617,8 @@ class PolynomialFeatureEquivalent(TransformerMixin, BaseEstimator):
         >>> from sklearn_slaf import SLNNRegressor, PolynomialFeatureEquivalent
         >>> rng = np.random.default_rng(0)
         >>> X = rng.normal(size=(300, 2))
-        >>> reg = SLNNRegressor((8,), degree=2, max_iter=50, random_state=0, dtype="float64").fit(X, X[:, 0] ** 2)
+        >>> reg = SLNNRegressor((8,), degree=2, max_iter=50, random_state=0, dtype="float64",
+        ...                     extrapolation="continue").fit(X, X[:, 0] ** 2)  # its polynomial on the grid too
         >>> pfe = PolynomialFeatureEquivalent(reg).fit(X)
         >>> pd = pfe.partial_dependence(0, [-1.0, 0.0, 1.0], distribution="empirical", X=X)
         >>> pd.shape
