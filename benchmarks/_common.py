@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import sklearn
 import torch
+from joblib import Parallel, delayed
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -44,3 +45,13 @@ def save(name: str, title: str, header: list[str], rows: list[list], extra: dict
     (RESULTS / f"{name}.json").write_text(json.dumps({"header": header, "rows": rows, "info": info}, indent=1))
     print(text)
     return text
+
+
+def grouped_scores(score, work: list[tuple], jobs: int) -> dict[tuple, list]:
+    """``score(*item)`` for every item of ``work`` on ``jobs`` processes, grouped by all but the item's last
+    element (its seed): ``{item[:-1]: [score for each seed, in work's order]}``."""
+    values = Parallel(n_jobs=jobs)(delayed(score)(*item) for item in work)
+    out: dict[tuple, list] = {}
+    for item, v in zip(work, values):
+        out.setdefault(item[:-1], []).append(v)
+    return out

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from functools import partial
 
 import numpy as np
 import torch
-from _common import save
+from _common import grouped_scores, save
 from _suite import classification_suite
 from defaults import cv_score
-from joblib import Parallel, delayed
 from sklearn.datasets import (
     load_iris,
     make_circles,
@@ -106,12 +106,10 @@ def _score(name: str, data: str, seed: int, suite) -> float:
 
 
 def _table(models, suite, seeds, jobs) -> list[list]:
-    work = [(n, d, s) for n in models for d in suite for s in seeds]
-    scores = Parallel(n_jobs=jobs)(delayed(_score)(n, d, s, suite) for n, d, s in work)
-    table: dict = {}
-    for (n, d, _), v in zip(work, scores):
-        table.setdefault(n, {}).setdefault(d, []).append(v)
-    return [[n] + [f"{np.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]" for v in table[n].values()] for n in table]
+    scores = grouped_scores(partial(_score, suite=suite), [(n, d, s) for n in models for d in suite for s in seeds],
+                            jobs)
+    return [[n] + [f"{np.median(v):.3f} [{min(v):.3f}, {max(v):.3f}]" for v in (scores[n, d] for d in suite)]
+            for n in models]
 
 
 def main() -> None:

@@ -17,9 +17,8 @@ import warnings
 
 import numpy as np
 import torch
-from _common import save
+from _common import grouped_scores, save
 from _suite import boston_paper_split, regression_suite
-from joblib import Parallel, delayed
 from sklearn.datasets import make_friedman1, make_regression, make_sparse_uncorrelated
 from sklearn.metrics import root_mean_squared_error
 from sklearn.model_selection import KFold
@@ -68,19 +67,16 @@ def main() -> None:
     args = ap.parse_args()
     seeds = list(range(args.seeds))
     tasks = {f"{name} (suite)": data for name, data in regression_suite().items()} | unseen_tasks()
-    work = [(m, t, s) for t in tasks for m in MODES for s in seeds]
-    scores = Parallel(n_jobs=args.jobs)(delayed(cv_r2)(m, *tasks[t], s) for m, t, s in work)
-    table: dict = {}
-    for (m, t, _), v in zip(work, scores):
-        table.setdefault(t, {}).setdefault(m, []).append(v)
-    boston = Parallel(n_jobs=args.jobs)(delayed(boston_rmse)(m, s) for m in MODES for s in range(5))
+    scores = grouped_scores(lambda m, t, s: cv_r2(m, *tasks[t], s),
+                            [(m, t, s) for t in tasks for m in MODES for s in seeds], args.jobs)
+    boston = grouped_scores(boston_rmse, [(m, s) for m in MODES for s in range(5)], args.jobs)
     rows = []
     for t in tasks:
-        gain = np.median(table[t]["constant"]) - np.median(table[t]["continue"])
-        rows.append([t, *(_cell(table[t][m]) for m in MODES), f"{gain:+.4f}"])
+        gain = np.median(scores["constant", t]) - np.median(scores["continue", t])
+        rows.append([t, *(_cell(scores[m, t]) for m in MODES), f"{gain:+.4f}"])
     rows.append(["Boston test RMSE, paper split, seeds 0-4 (lower is better)",
-                 *(_cell(boston[i * 5:(i + 1) * 5]) for i in range(len(MODES))),
-                 f"{np.median(boston[:5]) - np.median(boston[5:]):+.4f}"])
+                 *(_cell(boston[(m,)]) for m in MODES),
+                 f"{np.median(boston[('constant',)]) - np.median(boston[('continue',)]):+.4f}"])
     save("extrapolation", "SLNNRegressor(): extrapolation='constant' against 'continue' (5-fold CV R^2, median "
          "[min, max] over seeds)", ["task", *(f"extrapolation={m!r}" for m in MODES), "constant - continue"], rows,
          {"seeds": seeds})

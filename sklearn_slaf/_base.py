@@ -498,20 +498,30 @@ class BaseSLNN(BaseEstimator):
         running statistics the exact batch statistics of that pass (weighted by ``Wc`` if
         given), layer after layer consistently; with batch normalisation's variance made the
         biased one it normalised with, evaluation mode equals training-mode normalisation on
-        these rows.
+        these rows. With ``extrapolation="constant"`` the same pass bounds each polynomial
+        layer's evaluation-mode inputs by the range they take on these rows.
         """
         Xc, Wc = calibration
-        # (module, name of its momentum): SLAF layers and batch normalisation
-        norm = [(m, "normalize_momentum" if isinstance(m, SLAF) else "momentum") for m in self.module_.modules()
-                if isinstance(m, (SLAF, torch.nn.modules.batchnorm._BatchNorm))]
         # extrapolation="constant": the range of each polynomial layer's inputs on these rows bounds them
         probe = None
         if self.extrapolation == "constant":
             self._set_input_bounds(None)
             probe = _RangeProbe(self.module_, rows=None if Wc is None else Wc > 0)
+        recorded = self._recalibrate_statistics(Xc, Wc, engine, probe)
+        if probe is not None and probe.watched and Xc.shape[0]:
+            if not recorded:  # no statistics pass, or each process saw only its share: every process has all rows
+                self.module_.eval()
+                self.module_.forward_observed(Xc, probe)
+            self._set_input_bounds(probe.ranges(None))
+
+    def _recalibrate_statistics(self, Xc: torch.Tensor, Wc: torch.Tensor | None, engine,
+                                probe: _RangeProbe | None) -> bool:
+        """The statistics pass of :meth:`_recalibrate`; whether it recorded the input ranges into ``probe`` too."""
+        # (module, name of its momentum): SLAF layers and batch normalisation
+        norm = [(m, "normalize_momentum" if isinstance(m, SLAF) else "momentum") for m in self.module_.modules()
+                if isinstance(m, (SLAF, torch.nn.modules.batchnorm._BatchNorm))]
         if not norm or Xc.shape[0] < 2:
-            self._record_bounds(probe, Xc)
-            return
+            return False
         saved = [getattr(m, name) for m, name in norm]
         try:
             for m, name in norm:
@@ -519,13 +529,10 @@ class BaseSLNN(BaseEstimator):
             self.module_.train()
             if engine is None:
                 with batch_weights(self.module_, Wc):
-                    # the same pre-activations as evaluation mode's after this pass, recorded on the way
                     if probe is None:
                         self.module_(Xc)
-                    else:
+                    else:  # the same pre-activations as evaluation mode's after this pass
                         self.module_.forward_observed(Xc, probe)
-                        self._set_input_bounds(probe.ranges(None))
-                        probe = None
             else:  # data-parallel: each process its share of the rows, the statistics reduced across them
                 mine = engine.comm.shard(torch.arange(Xc.shape[0], device=Xc.device))
                 with batch_weights(self.module_, None if Wc is None else Wc.index_select(0, mine)):
@@ -541,16 +548,7 @@ class BaseSLNN(BaseEstimator):
             for (m, name), mom in zip(norm, saved):
                 setattr(m, name, mom)
             self.module_.eval()
-        self._record_bounds(probe, Xc)  # data-parallel: each process saw its share; every process has all rows
-
-    @torch.no_grad()
-    def _record_bounds(self, probe: _RangeProbe | None, Xc: torch.Tensor) -> None:
-        """Bound each polynomial layer by the range of its inputs on ``Xc`` in evaluation mode (unless no probe)."""
-        if probe is None or not probe.watched or Xc.shape[0] == 0:
-            return
-        self.module_.eval()
-        self.module_.forward_observed(Xc, probe)
-        self._set_input_bounds(probe.ranges(None))
+        return engine is None and probe is not None
 
     def _finish_fit(self, state: TrainState, incremental: bool, validated: bool) -> None:
         self._state = state
@@ -589,8 +587,7 @@ class BaseSLNN(BaseEstimator):
             self.module_.eval()
         limits = getattr(self, "preactivation_range_", None)
         # a network whose layers clamp to their range (extrapolation="constant") does not extrapolate
-        clamped = any(layer is not None and layer._buffers.get("input_low") is not None
-                      for layer in self.module_.slaf_layers)
+        clamped = any(layer is not None and layer.clamps for layer in self.module_.slaf_layers)
         if limits and not clamped and any(r is not None for r in limits):
             cached = _RANGE_BOUNDS.get(self.module_)
             if cached is None or cached[0] is not limits:  # tensors of the widened range, kept between calls

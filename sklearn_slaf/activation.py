@@ -223,9 +223,6 @@ class SLAF(nn.Module, WeightedStatistics):
         """
         if (low is None) != (high is None):
             raise ValueError("set_input_bounds takes both low and high, or neither.")
-        for name in ("input_low", "input_high"):
-            if name not in self._buffers:  # a layer pickled before the bounds existed
-                self.register_buffer(name, None)
         if low is None:
             self.input_low = self.input_high = None
             return
@@ -236,6 +233,16 @@ class SLAF(nn.Module, WeightedStatistics):
         if not bool((lo <= hi).all()):
             raise ValueError("input bounds must have low <= high for every unit.")
         self.input_low, self.input_high = lo.clone(), hi.clone()
+
+    @property
+    def clamps(self) -> bool:
+        """Whether evaluation mode clamps the inputs (:meth:`set_input_bounds`)."""
+        return self._buffers["input_low"] is not None
+
+    def __setstate__(self, state) -> None:
+        super().__setstate__(state)
+        for name in ("input_low", "input_high"):  # a layer pickled before the bounds existed has none
+            self._buffers.setdefault(name, None)
 
     # ------------------------------------------------------------------ maths
     def effective_coefficients(self) -> torch.Tensor:
@@ -329,7 +336,7 @@ class SLAF(nn.Module, WeightedStatistics):
         :mod:`sklearn_slaf._kernels`; ``fourier``, and weighted batch statistics, through
         the stacked basis.
         """
-        low = self._buffers.get("input_low")  # .get: layers pickled before the bounds existed have none
+        low = self._buffers["input_low"]  # the registry: nn.Module.__getattr__ costs more than the check
         if low is not None and not self.training:
             x = torch.clamp(x, low, self._buffers["input_high"])
         if self.basis not in _kernels.FUSED_BASES:

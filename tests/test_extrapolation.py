@@ -243,3 +243,22 @@ def test_the_polynomial_of_a_clamped_network_is_its_unclamped_polynomial(data):
     assert all(layer.input_low is not None for layer in pfe.estimator_.module_.slaf_layers)  # it predicts as reg
     far = 5 * X[:10]
     np.testing.assert_array_equal(pfe.estimator_.predict(far), reg.predict(far))
+
+
+def test_a_layer_pickled_before_the_bounds_existed_loads_and_takes_them():
+    import pickle
+
+    import torch
+
+    from sklearn_slaf.activation import SLAF
+
+    layer = SLAF(3, degree=3).eval()
+    x = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
+    before = layer(x)
+    for name in ("input_low", "input_high"):  # as a layer of an earlier release: no such buffers
+        del layer._buffers[name]
+    old = pickle.loads(pickle.dumps(layer))
+    assert not old.clamps and torch.equal(old(x), before)
+    old.set_input_bounds([-0.1] * 3, [0.1] * 3)
+    assert old.clamps and set(old.state_dict()) >= {"input_low", "input_high"}
+    assert torch.equal(old(x), layer.__class__.forward(old, x.clamp(-0.1, 0.1)))

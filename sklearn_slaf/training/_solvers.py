@@ -170,6 +170,10 @@ class FirstOrderSolver(Solver):
             raise ValueError("distributed=True trains through the autograd-free engine only: an SLNN with a "
                              "closed-form loss and no overridden batch_loss.")
         self.engine = Engine(trainer.module, trainer.loss_fn, comm) if trainer.engine_applies() else None
+        from ._trainer import Trainer  # its module imports this one
+
+        # a train_step override must see the rows as given: the engine then standardises each batch itself
+        self._may_standardize = self.engine is not None and type(trainer).train_step is Trainer.train_step
 
     @property
     def lr(self) -> float:
@@ -222,9 +226,7 @@ class FirstOrderSolver(Solver):
         their dispatch per step. Not for a ``train_step`` override (it must see the rows as
         given) nor for a copy above :data:`STANDARDIZED_COPY_BYTES`.
         """
-        from ._trainer import Trainer
-
-        if self.engine is None or type(trainer).train_step is not Trainer.train_step:
+        if not self._may_standardize:
             return None
         module = trainer.module
         if X.shape[0] * X.shape[1] * module.output.weight.element_size() > STANDARDIZED_COPY_BYTES:
